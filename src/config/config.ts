@@ -1,0 +1,153 @@
+/**
+ * Configuration: defaults < config file < environment < command-line flags. Every key is
+ * documented in docs/OPERATIONS.md; a bad value stops the server with a message that names it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export const configSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    /** PGlite data directory, used when no databaseUrl is set. */
+    dataDir: z.string().min(1).default('./data'),
+    /** postgres://… : use PostgreSQL instead of the embedded PGlite. */
+    databaseUrl: z.string().url().optional(),
+    databasePoolSize: z.coerce.number().int().min(1).max(200).default(10),
+    /**
+     * The key-encryption key (KEK) file. It must live outside the data directory and outside
+     * database backups; default: `<dataDir>.keys/master.kek` beside the data directory.
+     */
+    keyFile: z.string().min(1).optional(),
+    /** The hospital this server serves; every row carries it. */
+    tenant: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, up to 63 characters')
+      .default('default'),
+    /** Public base URL of the FHIR endpoint, for fullUrl and paging links. Derived from the request when unset. */
+    baseUrl: z.string().url().optional(),
+    /** Proxies whose X-Forwarded-For / Forwarded entries are believed (proxy-addr syntax). */
+    trustedProxies: z.array(z.string()).default([]),
+    demo: z.coerce.boolean().default(false),
+    limits: z
+      .object({
+        bodyBytes: z.coerce
+          .number()
+          .int()
+          .min(1024)
+          .default(16 * 1024 * 1024),
+        bundleEntries: z.coerce.number().int().min(1).default(1000),
+        defaultCount: z.coerce.number().int().min(1).default(20),
+        maxCount: z.coerce.number().int().min(1).default(1000),
+        queryTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+      })
+      .default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Environment variables and the config key each one sets (a dotted path for nested keys). */
+const ENV_KEYS: Record<string, string> = {
+  HOST: 'host',
+  PORT: 'port',
+  SUSHRUTA_DATA_DIR: 'dataDir',
+  DATABASE_URL: 'databaseUrl',
+  SUSHRUTA_KEY_FILE: 'keyFile',
+  SUSHRUTA_DB_POOL_SIZE: 'databasePoolSize',
+  SUSHRUTA_TENANT: 'tenant',
+  SUSHRUTA_BASE_URL: 'baseUrl',
+  SUSHRUTA_TRUSTED_PROXIES: 'trustedProxies',
+  SUSHRUTA_BODY_LIMIT_BYTES: 'limits.bodyBytes',
+  SUSHRUTA_MAX_BUNDLE_ENTRIES: 'limits.bundleEntries',
+  SUSHRUTA_DEFAULT_COUNT: 'limits.defaultCount',
+  SUSHRUTA_MAX_COUNT: 'limits.maxCount',
+  SUSHRUTA_QUERY_TIMEOUT_MS: 'limits.queryTimeoutMs',
+};
+export const ENVIRONMENT_VARIABLES = Object.keys(ENV_KEYS);
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const [head, ...rest] = path.split('.') as [string, ...string[]];
+  if (rest.length === 0) {
+    target[head] = value;
+    return;
+  }
+  if (typeof target[head] !== 'object' || target[head] === null) target[head] = {};
+  setPath(target[head] as Record<string, unknown>, rest.join('.'), value);
+}
+
+export interface LoadOptions {
+  /** Path given with --config; when absent, ./sushruta.config.json is read if it exists. */
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: Partial<ConfigInput>;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const merged: Record<string, unknown> = {};
+  const file = opts.configFile ?? env.SUSHRUTA_CONFIG ?? (existsSync('sushruta.config.json') ? 'sushruta.config.json' : undefined);
+  if (file) {
+    const path = resolve(file);
+    if (!existsSync(path)) throw new ConfigError(`config file ${path} does not exist`);
+    try {
+      Object.assign(merged, JSON.parse(readFileSync(path, 'utf8')));
+    } catch (err) {
+      throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  for (const [name, path] of Object.entries(ENV_KEYS)) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    setPath(
+      merged,
+      path,
+      path === 'trustedProxies'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    );
+  }
+  for (const [k, v] of Object.entries(opts.flags ?? {})) {
+    if (v === undefined) continue;
+    if (k === 'limits') merged.limits = { ...((merged.limits as object) ?? {}), ...(v as object) };
+    else merged[k] = v;
+  }
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const first = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${first}`);
+  }
+  const config = parsed.data;
+  const dataDir = resolve(config.dataDir);
+  const keyFile = resolve(config.keyFile ?? `${dataDir}.keys/master.kek`);
+  if (keyFile === dataDir || keyFile.startsWith(`${dataDir}/`)) {
+    throw new ConfigError(
+      `keyFile ${keyFile} is inside the data directory ${dataDir}: a copy of the data would carry its key; keep it elsewhere`,
+    );
+  }
+  config.keyFile = keyFile;
+  // Until staff identity exists (the next issue), nothing authenticates a request, so the server
+  // must not be reachable from another machine.
+  if (!LOOPBACK.has(config.host)) {
+    throw new ConfigError(
+      `host ${config.host} is not a loopback address: until staff sign-in exists Sushruta listens on 127.0.0.1 or ::1 only`,
+    );
+  }
+  return config;
+}
+
+/** The key-encryption key file of a configuration (see `keyFile`). */
+export function keyFilePath(config: Config): string {
+  return config.keyFile ?? resolve(`${resolve(config.dataDir)}.keys/master.kek`);
+}

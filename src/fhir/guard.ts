@@ -1,0 +1,40 @@
+/**
+ * The ports through which the operation layer asks "may this happen?" and records "this
+ * happened". The operation layer calls them for every interaction, whoever the caller is (HTTP,
+ * CLI, job), which is what makes it the one door of invariant 1. Implementations live in
+ * src/security/ and are wired in by the composition root.
+ */
+import type { RequestContext, Interaction } from './context.js';
+import type { FhirError } from './outcome.js';
+
+export interface AccessRequest {
+  readonly interaction: Interaction;
+  readonly resourceType?: string;
+  readonly id?: string;
+}
+
+export type AccessDecision =
+  | { readonly allowed: true; readonly rule: string }
+  | { readonly allowed: false; readonly rule: string; readonly reason: string };
+
+export interface AccessPolicy {
+  decide(ctx: RequestContext, req: AccessRequest): Promise<AccessDecision> | AccessDecision;
+}
+
+export interface AuditEntry {
+  readonly ctx: RequestContext;
+  readonly interaction: Interaction;
+  readonly resourceType?: string;
+  readonly id?: string;
+  readonly versionId?: string;
+  /** The query string of a search or history, as received. */
+  readonly query?: string;
+  /** Ids of every resource returned or written, for "which patients" questions. */
+  readonly resources?: readonly string[];
+  readonly outcome: { readonly status: number; readonly rule?: string; readonly error?: FhirError };
+}
+
+export interface AuditSink {
+  /** Resolves once the entry is durable. A rejection fails the request (fail closed). */
+  append(entry: AuditEntry): Promise<void>;
+}

@@ -1,0 +1,21 @@
+import type { Db } from '../../store/db.js';
+import type { ResourceStore } from '../../store/resources.js';
+import type { AccessPolicy, AuditSink } from '../guard.js';
+
+export interface Limits {
+  readonly bundleEntries: number;
+  readonly defaultCount: number;
+  readonly maxCount: number;
+  readonly queryTimeoutMs: number;
+}
+
+/** Everything the operation layer needs, wired once by the composition root. */
+export interface FhirDeps {
+  readonly db: Db;
+  readonly store: ResourceStore;
+  readonly policy: AccessPolicy;
+  readonly audit: AuditSink;
+  readonly limits: Limits;
+  /** Told about committed writes, to keep planner statistics fresh (store/statistics.ts). */
+  readonly statistics?: { noteWrites(n: number): void };
+}

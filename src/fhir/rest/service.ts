@@ -1,0 +1,177 @@
+/**
+ * The FHIR operation layer: the one door of invariant 1. Every read and write of patient data,
+ * from HTTP, a Bundle entry or a CLI command, is a `FhirRequest` handled here, and passes the
+ * same stages: authorize -> operate -> audit. The audit entry is appended (and awaited) before
+ * the response is returned; if it cannot be written, the caller gets an error, not the data.
+ */
+import { FhirError, issue } from '../outcome.js';
+import type { RequestContext } from '../context.js';
+import type { AccessRequest } from '../guard.js';
+import { isResourceType } from '../validation/resource-types.js';
+import type { Queryable } from '../../store/db.js';
+import type { Bundle } from '@medplum/fhirtypes';
+import { batch, checkBundle, type EntryExecutor, transaction } from './bundle.js';
+import { capabilityStatement } from './capability.js';
+import { create, patch, read, remove, update, vread } from './crud.js';
+import type { FhirDeps } from './deps.js';
+import { type FhirRequest, type FhirResponse, type Route, route } from './request.js';
+import { history, searchType } from './search.js';
+
+export class FhirService {
+  constructor(readonly deps: FhirDeps) {}
+
+  /** Handles one request through every stage. Errors come back as `FhirError`s, already audited. */
+  async handle(ctx: RequestContext, req: FhirRequest): Promise<FhirResponse> {
+    return this.#run(ctx, req, undefined, undefined);
+  }
+
+  async #run(ctx: RequestContext, req: FhirRequest, tx: Queryable | undefined, assignedId: string | undefined): Promise<FhirResponse> {
+    let r: Route | undefined;
+    let rule: string | undefined;
+    try {
+      r = route(req.method, req.path, isResourceType);
+      const access = accessRequest(r);
+      const decision = await this.deps.policy.decide(ctx, access);
+      rule = decision.rule;
+      if (!decision.allowed) {
+        throw new FhirError(403, [issue('forbidden', `access denied by rule '${decision.rule}': ${decision.reason}`)]);
+      }
+      const res = await this.#operate(ctx, r, req, tx, assignedId);
+      if (!tx && WRITES.has(r.kind) && res.status < 300) this.deps.statistics?.noteWrites(res.touched?.length ?? 1);
+      await this.#audit(ctx, r, req, res.status, rule, res.touched, undefined, res.headers.ETag);
+      return res;
+    } catch (caught) {
+      const err = storedDataError(caught) ?? caught;
+      const fe = err instanceof FhirError ? err : undefined;
+      // An unexpected error is audited as a 500 and rethrown for the edge to log and mask.
+      await this.#audit(ctx, r, req, fe?.status ?? 500, rule, undefined, fe);
+      throw err;
+    }
+  }
+
+  async #audit(
+    ctx: RequestContext,
+    r: Route | undefined,
+    req: FhirRequest,
+    status: number,
+    rule: string | undefined,
+    touched: readonly string[] | undefined,
+    error: FhirError | undefined,
+    etagHeader?: string,
+  ): Promise<void> {
+    try {
+      await this.deps.audit.append({
+        ctx,
+        interaction: r ? accessRequest(r).interaction : 'read',
+        ...(r && 'type' in r ? { resourceType: r.type } : {}),
+        ...(r && 'id' in r ? { id: r.id } : {}),
+        ...(etagHeader ? { versionId: etagHeader.replace(/^W\/"|"$/g, '') } : {}),
+        ...(req.rawQuery ? { query: req.rawQuery } : {}),
+        ...(touched ? { resources: touched } : {}),
+        outcome: { status, ...(rule ? { rule } : {}), ...(error ? { error } : {}) },
+      });
+    } catch {
+      // Fail closed (invariant 3): no audit, no answer.
+      throw new FhirError(503, [issue('transient', 'the audit log could not record this request, so it was refused; try again shortly')]);
+    }
+  }
+
+  async #operate(
+    ctx: RequestContext,
+    r: Route,
+    req: FhirRequest,
+    tx: Queryable | undefined,
+    assignedId: string | undefined,
+  ): Promise<FhirResponse> {
+    const d = this.deps;
+    const base = ctx.baseUrl;
+    const inTx = <T>(fn: (q: Queryable) => Promise<T>): Promise<T> => (tx ? fn(tx) : d.db.transaction(fn));
+    switch (r.kind) {
+      case 'capabilities':
+        return { status: 200, headers: {}, body: capabilityStatement(base, d.limits) };
+      case 'create':
+        return inTx((q) => create(d, q, r.type, req, base, ctx.lenient, assignedId));
+      case 'read':
+        return read(d, tx ?? d.db, r.type, r.id, req);
+      case 'vread':
+        return vread(d, tx ?? d.db, r.type, r.id, r.versionId);
+      case 'update':
+        return inTx((q) => update(d, q, r.type, r.id, req, base));
+      case 'patch':
+        return inTx((q) => patch(d, q, r.type, r.id, req, base));
+      case 'delete':
+        return inTx((q) => remove(d, q, r.type, r.id, req));
+      case 'search-type': {
+        if (tx) throw new FhirError(400, [issue('not-supported', 'searches inside a transaction Bundle are not supported; use a batch')]);
+        const params = r.viaPost ? [...req.query, ...formParams(req.body)] : req.query;
+        return searchType(d, r.type, params, base, ctx.lenient);
+      }
+      case 'history-instance':
+        return history(d, { type: r.type, id: r.id }, req.query, base, ctx.lenient);
+      case 'history-type':
+        return history(d, { type: r.type }, req.query, base, ctx.lenient);
+      case 'history-system':
+        return history(d, {}, req.query, base, ctx.lenient);
+      case 'bundle': {
+        if (tx) throw new FhirError(400, [issue('not-supported', 'a Bundle may not contain another batch or transaction')]);
+        const bundle: Bundle = checkBundle(req.body, d.limits.bundleEntries);
+        const exec = Object.assign((entryReq: FhirRequest, q: Queryable | undefined, id?: string) => this.#run(ctx, entryReq, q, id), {
+          route: (entryReq: FhirRequest) => route(entryReq.method, entryReq.path, isResourceType),
+        }) satisfies EntryExecutor;
+        return bundle.type === 'transaction' ? transaction(d, bundle, exec, base, ctx.lenient) : batch(bundle, exec, base);
+      }
+    }
+  }
+}
+
+/**
+ * Failures of the encryption layer, which fhir/ knows only by name (it must not import security/):
+ * they are server-side integrity or key problems, answered clearly and never with data.
+ */
+function storedDataError(err: unknown): FhirError | undefined {
+  const e = err as { name?: string; reason?: string; context?: { resourceType: string; id: string; versionId: string } };
+  if (e?.name === 'DecryptionError' && e.context) {
+    if (/destroyed/.test(e.reason ?? '')) {
+      return new FhirError(410, [
+        issue('deleted', "this hospital's encryption keys were destroyed (crypto-shredding); its data can no longer be read"),
+      ]);
+    }
+    return new FhirError(500, [
+      issue(
+        'exception',
+        `stored data of ${e.context.resourceType}/${e.context.id} version ${e.context.versionId} failed its integrity check (${e.reason}); nothing was returned — report this to the security officer`,
+      ),
+    ]);
+  }
+  if (e?.name === 'KeyUnavailableError' && e.reason === 'destroyed') {
+    return new FhirError(410, [
+      issue('deleted', "this hospital's encryption keys were destroyed (crypto-shredding); its data can no longer be read or written"),
+    ]);
+  }
+  return undefined;
+}
+
+const WRITES = new Set<Route['kind']>(['create', 'update', 'patch', 'delete', 'bundle']);
+
+function accessRequest(r: Route): AccessRequest {
+  switch (r.kind) {
+    case 'capabilities':
+      return { interaction: 'capabilities' };
+    case 'bundle':
+      return { interaction: 'batch' };
+    case 'history-system':
+      return { interaction: 'history-system' };
+    case 'create':
+    case 'search-type':
+    case 'history-type':
+      return { interaction: r.kind, resourceType: r.type };
+    default:
+      return { interaction: r.kind, resourceType: r.type, id: r.id };
+  }
+}
+
+/** POST _search carries its parameters as application/x-www-form-urlencoded. */
+function formParams(body: unknown): Array<[string, string]> {
+  if (typeof body !== 'string') return [];
+  return [...new URLSearchParams(body).entries()];
+}

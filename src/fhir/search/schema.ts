@@ -1,0 +1,144 @@
+/**
+ * The search index tables. One table per value shape, each row = one indexed value of one search
+ * parameter of the *current* version of one resource. Every row carries the tenant; every lookup
+ * index leads with (tenant_id, resource_type, code) so a search parameter predicate is an index
+ * range scan, and every table has a (tenant_id, resource_type, resource_id) index for the
+ * delete-and-reinsert on write. Plain PostgreSQL, so PGlite and PostgreSQL run it identically.
+ *
+ * Dates and numbers are stored as ranges (low/high, inclusive) because FHIR values have precision:
+ * `2024-03` covers the whole month, and a Period or Range is a range anyway.
+ */
+import type { Migration } from '../../store/migrate.js';
+
+export const searchMigrations: readonly Migration[] = [
+  {
+    id: 'search/001-index-tables',
+    up: `
+CREATE TABLE search_string (
+  tenant_id     text    NOT NULL,
+  resource_type text    NOT NULL,
+  resource_id   text    NOT NULL,
+  code          text    NOT NULL,
+  value_norm    text    NOT NULL,
+  value_exact   text    NOT NULL,
+  sort          boolean NOT NULL DEFAULT false
+);
+CREATE INDEX search_string_lookup ON search_string (tenant_id, resource_type, code, value_norm text_pattern_ops, resource_id);
+CREATE INDEX search_string_exact ON search_string (tenant_id, resource_type, code, value_exact, resource_id);
+CREATE INDEX search_string_owner ON search_string (tenant_id, resource_type, resource_id);
+
+CREATE TABLE search_token (
+  tenant_id     text NOT NULL,
+  resource_type text NOT NULL,
+  resource_id   text NOT NULL,
+  code          text NOT NULL,
+  system        text,
+  value         text
+);
+CREATE INDEX search_token_lookup ON search_token (tenant_id, resource_type, code, value, system, resource_id);
+CREATE INDEX search_token_owner ON search_token (tenant_id, resource_type, resource_id);
+
+CREATE TABLE search_reference (
+  tenant_id     text NOT NULL,
+  resource_type text NOT NULL,
+  resource_id   text NOT NULL,
+  code          text NOT NULL,
+  target_type   text,
+  target_id     text,
+  url           text
+);
+CREATE INDEX search_reference_lookup ON search_reference (tenant_id, resource_type, code, target_id, target_type, resource_id);
+CREATE INDEX search_reference_url ON search_reference (tenant_id, resource_type, code, url, resource_id);
+CREATE INDEX search_reference_owner ON search_reference (tenant_id, resource_type, resource_id, code);
+
+CREATE TABLE search_date (
+  tenant_id     text        NOT NULL,
+  resource_type text        NOT NULL,
+  resource_id   text        NOT NULL,
+  code          text        NOT NULL,
+  low           timestamptz NOT NULL,
+  high          timestamptz NOT NULL
+);
+CREATE INDEX search_date_lookup ON search_date (tenant_id, resource_type, code, low, high, resource_id);
+CREATE INDEX search_date_high ON search_date (tenant_id, resource_type, code, high, resource_id);
+CREATE INDEX search_date_owner ON search_date (tenant_id, resource_type, resource_id);
+
+CREATE TABLE search_number (
+  tenant_id     text    NOT NULL,
+  resource_type text    NOT NULL,
+  resource_id   text    NOT NULL,
+  code          text    NOT NULL,
+  low           numeric,
+  high          numeric
+);
+CREATE INDEX search_number_lookup ON search_number (tenant_id, resource_type, code, low, high, resource_id);
+CREATE INDEX search_number_owner ON search_number (tenant_id, resource_type, resource_id);
+
+CREATE TABLE search_quantity (
+  tenant_id     text    NOT NULL,
+  resource_type text    NOT NULL,
+  resource_id   text    NOT NULL,
+  code          text    NOT NULL,
+  system        text,
+  unit_code     text,
+  unit          text,
+  low           numeric,
+  high          numeric
+);
+CREATE INDEX search_quantity_lookup ON search_quantity (tenant_id, resource_type, code, unit_code, low, high, resource_id);
+CREATE INDEX search_quantity_owner ON search_quantity (tenant_id, resource_type, resource_id);
+
+CREATE TABLE search_uri (
+  tenant_id     text NOT NULL,
+  resource_type text NOT NULL,
+  resource_id   text NOT NULL,
+  code          text NOT NULL,
+  value         text NOT NULL
+);
+CREATE INDEX search_uri_lookup ON search_uri (tenant_id, resource_type, code, value text_pattern_ops, resource_id);
+CREATE INDEX search_uri_owner ON search_uri (tenant_id, resource_type, resource_id);
+`,
+  },
+  {
+    // Composite parameters (e.g. Observation code-value-quantity) store each component as an
+    // ordinary row under `<code>:<component index>`; `grp` ties the components taken from the
+    // same element (the same Observation.component) so they are matched together.
+    id: 'search/002-composite-groups',
+    up: `
+ALTER TABLE search_string ADD COLUMN grp integer;
+ALTER TABLE search_token ADD COLUMN grp integer;
+ALTER TABLE search_reference ADD COLUMN grp integer;
+ALTER TABLE search_date ADD COLUMN grp integer;
+ALTER TABLE search_number ADD COLUMN grp integer;
+ALTER TABLE search_quantity ADD COLUMN grp integer;
+ALTER TABLE search_uri ADD COLUMN grp integer;
+`,
+  },
+  {
+    // Rows a keyed transform derived (blind indexes, see docs/BLIND-INDEXES.md) record the version
+    // of the tenant's index key that produced them, so an index-key rotation can re-index resource
+    // by resource while searches match under every loaded version, and then prove (count) and clean
+    // up (delete) what is left under old versions. NULL on plain rows. Only the two tables that can
+    // hold blind rows get the column. Nullable without a default: a catalogue-only change on
+    // PostgreSQL, no table rewrite.
+    id: 'search/003-blind-key-version',
+    up: `
+ALTER TABLE search_string ADD COLUMN key_version integer;
+ALTER TABLE search_token ADD COLUMN key_version integer;
+`,
+  },
+];
+
+/** The index tables that can hold blind-index rows (and have `key_version`). */
+export const BLIND_INDEX_TABLES = ['search_string', 'search_token'] as const;
+
+/** Every index table, for removal. */
+export const INDEX_TABLES = [
+  'search_string',
+  'search_token',
+  'search_reference',
+  'search_date',
+  'search_number',
+  'search_quantity',
+  'search_uri',
+] as const;

@@ -1,0 +1,170 @@
+/**
+ * The HTTP edge of the FHIR server. The request pipeline is explicit:
+ *   edge (request id, peer, proxy chain) -> authenticate -> [operation layer: authorize ->
+ *   operate -> audit] -> response
+ * The operation layer (FhirService) owns authorize and audit, so Bundle entries and CLI
+ * commands pass the same stages as HTTP requests.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import type { Config } from '../config/config.js';
+import type { Actor, Provenance, RequestContext } from '../fhir/context.js';
+import { FhirError, issue } from '../fhir/outcome.js';
+import { type FhirRequest, parseQuery } from '../fhir/rest/request.js';
+import type { FhirService } from '../fhir/rest/service.js';
+import type { TenantId } from '../fhir/types.js';
+import type { AccessPolicy, AuditSink } from '../fhir/guard.js';
+import type { KeyAdmin } from '../security/crypto/key-admin.js';
+import { registerAdminRoutes } from './admin.js';
+import { authenticate } from './authenticate.js';
+import { provenance, requestId } from './edge.js';
+import { internalError, toFhirError } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    sushruta: { provenance: Provenance; actor?: Actor };
+  }
+}
+
+export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+export interface AppOptions {
+  readonly config: Config;
+  readonly service: FhirService;
+  readonly tenantId: TenantId;
+  readonly logger?: boolean;
+  /** Extra liveness check, e.g. a database ping. */
+  readonly health?: () => Promise<void>;
+  /** Key management, exposed at /admin/keys with the given policy and audit stages. */
+  readonly admin?: { readonly keys: KeyAdmin; readonly policy: AccessPolicy; readonly audit: AuditSink };
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { config, service } = opts;
+  const app = Fastify({
+    logger: opts.logger ? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] } : false,
+    bodyLimit: config.limits.bodyBytes,
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    genReqId: (req) => requestId(req.headers),
+    requestIdHeader: false,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    // One line per request, written below: query strings carry names and phone numbers, so the
+    // log records the path only.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser(['application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, jsonParser);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  // Stage 1: edge.
+  app.decorateRequest('sushruta', null as never);
+  app.addHook('onRequest', async (req, reply) => {
+    req.sushruta = { provenance: provenance(req.socket.remoteAddress ?? 'unknown', req.ip, req.headers) };
+    reply.header('X-Request-Id', req.id);
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Cache-Control', 'no-store');
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      { method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+  // Stage 2: authenticate.
+  app.addHook('preHandler', async (req) => {
+    req.sushruta.actor = authenticate();
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const fe = toFhirError(err, config.limits);
+    if (fe) return sendOutcome(reply, fe);
+    req.log.error({ err }, 'unexpected error');
+    return sendOutcome(reply, internalError(req.id));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    sendOutcome(reply, new FhirError(404, [issue('not-found', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`)]));
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    await opts.health?.();
+    reply.send({ status: 'ok' });
+  });
+  app.get('/', async (_req, reply) => {
+    reply
+      .type('text/html; charset=utf-8')
+      .send('<!doctype html><title>Sushruta</title><h1>Sushruta</h1><p>FHIR R4 server at <a href="/fhir/metadata">/fhir</a>.</p>');
+  });
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const ctx = context(req, config, opts.tenantId);
+    const res = await service.handle(ctx, fhirRequest(req));
+    for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
+    reply.code(res.status);
+    if (res.body === undefined) return reply.send();
+    return reply.type(FHIR_JSON).send(JSON.stringify(res.body));
+  };
+  if (opts.admin) registerAdminRoutes(app, { ...opts.admin, context: (req) => context(req, config, opts.tenantId) });
+  for (const url of ['/fhir', '/fhir/*']) {
+    app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url, handler });
+  }
+  return app;
+}
+
+function sendOutcome(reply: FastifyReply, err: FhirError): FastifyReply {
+  for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+  return reply.code(err.status).type(FHIR_JSON).send(JSON.stringify(err.outcome));
+}
+
+function baseUrl(req: FastifyRequest, config: Config): string {
+  if (config.baseUrl) return config.baseUrl.replace(/\/+$/, '');
+  return `${req.protocol}://${req.host}/fhir`;
+}
+
+function context(req: FastifyRequest, config: Config, tenantId: TenantId): RequestContext {
+  const prefer = header(req, 'prefer') ?? '';
+  return {
+    requestId: req.id,
+    tenantId,
+    actor: req.sushruta.actor ?? authenticate(),
+    provenance: req.sushruta.provenance,
+    baseUrl: baseUrl(req, config),
+    lenient: /\bhandling\s*=\s*lenient\b/i.test(prefer),
+  };
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+function fhirRequest(req: FastifyRequest): FhirRequest {
+  const url = req.url;
+  const q = url.indexOf('?');
+  const pathname = q < 0 ? url : url.slice(0, q);
+  const rawQuery = q < 0 ? '' : url.slice(q + 1);
+  const query = parseQuery(rawQuery).filter(([k]) => k !== '_format' && k !== '_pretty');
+  const format = parseQuery(rawQuery).find(([k]) => k === '_format')?.[1];
+  if (format && !/json/i.test(format)) {
+    throw new FhirError(406, [issue('not-supported', `_format '${format}' is not supported; this server speaks application/fhir+json`)]);
+  }
+  const prefer = header(req, 'prefer') ?? '';
+  const ret = /\breturn\s*=\s*(minimal|representation|OperationOutcome)\b/.exec(prefer)?.[1] as FhirRequest['preferReturn'];
+  const ifMatch = header(req, 'if-match');
+  const ifNoneExist = header(req, 'if-none-exist');
+  const ifNoneMatch = header(req, 'if-none-match');
+  const contentType = header(req, 'content-type');
+  return {
+    method: req.method,
+    path: pathname.replace(/^\/fhir\/?/, ''),
+    rawQuery,
+    query,
+    body: req.body,
+    ...(ret ? { preferReturn: ret } : {}),
+    ...(ifMatch ? { ifMatch } : {}),
+    ...(ifNoneExist ? { ifNoneExist } : {}),
+    ...(ifNoneMatch ? { ifNoneMatch } : {}),
+    ...(contentType ? { contentType } : {}),
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The composition root: opens the database, applies migrations, sets up encryption at rest and
+ * wires the operation layer with its security stages. The HTTP server and the offline CLI
+ * commands both start here, so they cannot differ in what protects the data.
+ */
+import type { Config } from '../config/config.js';
+import type { AccessPolicy, AuditSink } from '../fhir/guard.js';
+import { FhirService } from '../fhir/rest/service.js';
+import { identityTransform, searchIndexMaintenance, searchMigrations, setIndexValueTransform } from '../fhir/search/index.js';
+import { TenantId } from '../fhir/types.js';
+import { MemoryAuditSink } from '../security/audit/memory-sink.js';
+import { blindIndexTransform } from '../security/crypto/blind-transform.js';
+import { KeyAdmin } from '../security/crypto/key-admin.js';
+import { cryptoMigrations } from '../security/crypto/keyring.js';
+import { localOperatorPolicy } from '../security/policy/local-operator.js';
+import { plainCodec } from '../store/codec.js';
+import type { Db, DbTarget } from '../store/db.js';
+import { openDb } from '../store/open-db.js';
+import { migrate } from '../store/migrate.js';
+import { ResourceStore } from '../store/resources.js';
+import { storeMigrations } from '../store/schema.js';
+import { StatisticsKeeper } from '../store/statistics.js';
+import { type CryptoSetup, openCrypto } from './crypto.js';
+
+export interface Sushruta {
+  readonly config: Config;
+  readonly db: Db;
+  readonly service: FhirService;
+  readonly audit: AuditSink;
+  readonly policy: AccessPolicy;
+  readonly tenantId: TenantId;
+  /** Key management; absent only when encryption was switched off for a benchmark baseline. */
+  readonly keys?: KeyAdmin;
+  readonly crypto?: CryptoSetup;
+  close(): Promise<void>;
+}
+
+export function dbTarget(config: Config): DbTarget {
+  return config.databaseUrl
+    ? { kind: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize, statementTimeoutMs: config.limits.queryTimeoutMs }
+    : { kind: 'pglite', dataDir: config.dataDir };
+}
+
+export const ALL_MIGRATIONS = [storeMigrations, searchMigrations, cryptoMigrations] as const;
+
+export interface OpenOptions {
+  readonly audit?: AuditSink;
+  readonly policy?: AccessPolicy;
+  /** Use this database instead of opening the configured one (tests). */
+  readonly db?: Db;
+  /**
+   * false stores bodies and search values in plaintext. Only the encryption-off baseline of the
+   * benchmarks uses it; it is deliberately not a configuration key.
+   */
+  readonly encryption?: boolean;
+  /** Resume unfinished re-encryption / re-indexing in the background (the server does). */
+  readonly backgroundJobs?: boolean;
+  /** Told about background failures. */
+  readonly onError?: (err: unknown) => void;
+}
+
+export async function openSushruta(config: Config, opts: OpenOptions = {}): Promise<Sushruta> {
+  const db = opts.db ?? (await openDb(dbTarget(config)));
+  const onError = opts.onError ?? ((err: unknown) => process.stderr.write(`sushruta: background job failed: ${(err as Error).message}\n`));
+  try {
+    await migrate(db, ALL_MIGRATIONS);
+    const tenantId = TenantId(config.tenant);
+    const crypto = opts.encryption === false ? undefined : await openCrypto(config, db, tenantId);
+    // The transform is process-wide: one Sushruta per process (tests open them one at a time).
+    setIndexValueTransform(crypto ? blindIndexTransform(crypto.ring) : identityTransform);
+    const store = new ResourceStore(tenantId, crypto?.codec ?? plainCodec);
+    const keys = crypto ? new KeyAdmin(db, crypto.ring, store, searchIndexMaintenance(store)) : undefined;
+    if (crypto?.firstEncryptedStart && keys) {
+      // Rows written before encryption existed are encrypted and re-indexed once, before serving.
+      await keys.complete(undefined, { acceptPlaintext: true, reindexAll: true });
+    } else if (keys && opts.backgroundJobs !== false) {
+      void keys.startBackground(onError);
+    }
+    const statistics = new StatisticsKeeper(db, undefined, onError);
+    await statistics.analyze();
+    const audit = opts.audit ?? new MemoryAuditSink();
+    const policy = opts.policy ?? localOperatorPolicy;
+    const service = new FhirService({ db, store, policy, audit, limits: config.limits, statistics });
+    return {
+      config,
+      db,
+      service,
+      audit,
+      policy,
+      tenantId,
+      ...(keys ? { keys } : {}),
+      ...(crypto ? { crypto } : {}),
+      close: async () => {
+        await keys?.idle();
+        await statistics.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}
