@@ -60,6 +60,7 @@ const TABLES = [
   'search_number',
   'search_quantity',
   'search_uri',
+  'search_blind',
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -183,7 +183,12 @@ function stolenBytes(storage: Storage): { name: string; bytes: Buffer }[] {
       },
     );
     const decoded = decodeDumpBytea(dump);
-    return [{ name: `pg_dump --schema=${storage.schema} (${decoded.byteaValues} bytea values decoded)`, bytes: decoded.bytes }];
+    return [
+      {
+        name: `pg_dump --schema=${storage.schema} (${decoded.byteaValues} bytea values and ${decoded.termValues} term arrays decoded)`,
+        bytes: decoded.bytes,
+      },
+    ];
   }
   return readTree(storage.dataDir).map((f) => ({ name: relative(storage.dataDir, f.path), bytes: f.bytes }));
 }

@@ -92,7 +92,7 @@ async function bodiesBelow(server: AtRestServer, version: number): Promise<{ res
 
 async function indexRowsBelow(server: AtRestServer, version: number): Promise<number> {
   let n = 0;
-  for (const t of ['search_string', 'search_token']) {
+  for (const t of ['search_string', 'search_token', 'search_blind']) {
     n += await sqlCount(server, `SELECT count(*) AS n FROM ${t} WHERE tenant_id = $1 AND key_version IS NOT NULL AND key_version < $2`, [
       TENANT,
       version,

@@ -117,21 +117,33 @@ export function readTree(dir: string): { path: string; bytes: Buffer }[] {
 }
 
 /**
- * A plain-format pg_dump with every bytea literal (`\\x<hex>` in COPY data) replaced by the bytes it
- * stands for: an attacker decodes them, and hex text would match short digit values by chance.
+ * A plain-format pg_dump with every binary value replaced by the bytes it stands for, as an attacker
+ * would decode them: bytea literals (`\\x<hex>` in COPY data), and bigint arrays (`{n,n,...}`: the
+ * 64-bit blind-index terms of search_blind, each written as 20 decimal digits). Left as text, hex
+ * and decimal digits would match short digit values (postal codes, phone numbers) by chance.
  */
-export function decodeDumpBytea(dump: Buffer): { bytes: Buffer; byteaValues: number } {
-  const text = dump.toString('latin1');
+export function decodeDumpBytea(dump: Buffer): { bytes: Buffer; byteaValues: number; termValues: number } {
+  const hex = replaceAll(dump, /\\\\x([0-9a-f]+)/g, (m) => Buffer.from(m[1] as string, 'hex'));
+  const terms = replaceAll(hex.bytes, /\{(-?\d{1,19}(?:,-?\d{1,19})*)\}/g, (m) => {
+    const list = (m[1] as string).split(',');
+    const out = Buffer.alloc(8 * list.length);
+    list.forEach((n, i) => out.writeBigInt64BE(BigInt(n), 8 * i));
+    return out;
+  });
+  return { bytes: terms.bytes, byteaValues: hex.count, termValues: terms.count };
+}
+
+function replaceAll(buf: Buffer, re: RegExp, decode: (m: RegExpExecArray) => Buffer): { bytes: Buffer; count: number } {
+  const text = buf.toString('latin1');
   const parts: Buffer[] = [];
-  const re = /\\\\x([0-9a-f]+)/g;
   let last = 0;
   let n = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    parts.push(dump.subarray(last, m.index));
-    parts.push(Buffer.from(m[1] as string, 'hex'));
+    parts.push(buf.subarray(last, m.index));
+    parts.push(decode(m));
     last = m.index + m[0].length;
     n += 1;
   }
-  parts.push(dump.subarray(last));
-  return { bytes: Buffer.concat(parts), byteaValues: n };
+  parts.push(buf.subarray(last));
+  return { bytes: Buffer.concat(parts), count: n };
 }

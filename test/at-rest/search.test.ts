@@ -289,18 +289,21 @@ describe.each(atRestKinds())('blind-index search over HTTP on $name', ({ name: k
     for (const v of plain) {
       const q = await server.sushruta.db.query<{ n: string }>(
         `SELECT (SELECT count(*) FROM search_string WHERE tenant_id = $1 AND (lower(value_norm) LIKE $2 OR lower(value_exact) LIKE $2))
-              + (SELECT count(*) FROM search_token WHERE tenant_id = $1 AND lower(coalesce(value, '')) LIKE $2) AS n`,
+              + (SELECT count(*) FROM search_token WHERE tenant_id = $1 AND lower(coalesce(value, '')) LIKE $2)
+              + (SELECT count(*) FROM search_blind WHERE tenant_id = $1 AND lower(terms::text) LIKE $2) AS n`,
         [TENANT, `%${v}%`],
       );
       if (Number(q.rows[0]?.n) > 0) hits.push(v);
     }
     expect(hits).toEqual([]);
     // ...while the index is populated (the searches above used it).
-    const rows = await server.sushruta.db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM search_string WHERE tenant_id = $1 AND resource_type = 'Patient'`,
+    const rows = await server.sushruta.db.query<{ n: string; terms: string }>(
+      `SELECT count(*) AS n, sum(cardinality(terms)) AS terms FROM search_blind WHERE tenant_id = $1 AND resource_type = 'Patient'`,
       [TENANT],
     );
-    expect(Number(rows.rows[0]?.n)).toBeGreaterThan(100);
+    // One row per protected parameter of each patient, each with its prefix, exact or phonetic terms.
+    expect(Number(rows.rows[0]?.n)).toBeGreaterThan(20);
+    expect(Number(rows.rows[0]?.terms)).toBeGreaterThan(200);
   });
 });
 

@@ -30,7 +30,8 @@ export async function writeVersion(
   const stamped = stamp(resource, id, versionId, lastUpdated);
   try {
     const stored = await store.write(tx, stamped, versionId, lastUpdated, false);
-    await indexResource(tx, store.tenantId, stamped);
+    // A resource with no previous version has no index rows yet: skip the DELETE over every index table.
+    await indexResource(tx, store.tenantId, stamped, { fresh: previous === undefined });
     return stored;
   } catch (err) {
     throw mapWriteConflict(err, `${resource.resourceType}/${id}`);

@@ -48,13 +48,15 @@ export interface IndexRows {
     high: string | null;
   })[];
   uris: (Grouped & { code: string; value: string })[];
+  /** Keyed terms of strings stored in search_blind (one row per code, group and key version). */
+  terms: (Grouped & { code: string; term: string; keyVersion: number })[];
 }
 
 /** Parameters served from `resource` columns rather than the index tables. */
 const FROM_RESOURCE_COLUMNS = new Set(['_id', '_lastUpdated']);
 
 export function extractIndexRows(tenantId: TenantId, resource: AnyResource): IndexRows {
-  const rows: IndexRows = { strings: [], tokens: [], refs: [], dates: [], numbers: [], quantities: [], uris: [] };
+  const rows: IndexRows = { strings: [], tokens: [], refs: [], dates: [], numbers: [], quantities: [], uris: [], terms: [] };
   const input = [toTypedValue(resource)];
   for (const p of searchParamsFor(resource.resourceType).values()) {
     if (FROM_RESOURCE_COLUMNS.has(p.code) || p.type === 'special') continue;
@@ -84,7 +86,7 @@ function addComposite(rows: IndexRows, p: ParamDef, ctx: Ctx, bases: TypedValue[
   const components = compositeComponents(p);
   if (!components) return;
   bases.forEach((base, grp) => {
-    const group: IndexRows = { strings: [], tokens: [], refs: [], dates: [], numbers: [], quantities: [], uris: [] };
+    const group: IndexRows = { strings: [], tokens: [], refs: [], dates: [], numbers: [], quantities: [], uris: [], terms: [] };
     components.forEach((c, i) => {
       let values: TypedValue[];
       try {
@@ -103,7 +105,16 @@ function addComposite(rows: IndexRows, p: ParamDef, ctx: Ctx, bases: TypedValue[
 
 /** The rows of one stored string value; rows derived with a key never carry the sort flag (they do not sort). */
 function pushStrings(rows: IndexRows, code: string, ctx: Ctx, raw: string, sort: boolean): void {
-  for (const r of indexValueTransform().strings(ctx, raw)) {
+  const transform = indexValueTransform();
+  if (transform.handling({ resourceType: ctx.resourceType, param: code, type: 'string' }).storedAs === 'terms') {
+    for (const r of transform.strings(ctx, raw)) {
+      const keyVersion = r.keyVersion ?? 0;
+      if (r.norm !== '') rows.terms.push({ code, term: r.norm, keyVersion });
+      if (r.exact !== '') rows.terms.push({ code, term: r.exact, keyVersion });
+    }
+    return;
+  }
+  for (const r of transform.strings(ctx, raw)) {
     if (r.keyVersion === undefined) rows.strings.push({ code, norm: r.norm, exact: r.exact, sort });
     else rows.strings.push({ code, norm: r.norm, exact: r.exact, sort: false, keyVersion: r.keyVersion });
   }
@@ -365,5 +376,8 @@ function dedupe(rows: IndexRows): IndexRows {
     numbers: uniq(rows.numbers),
     quantities: uniq(rows.quantities),
     uris: uniq(rows.uris),
+    // Terms are deduplicated where they are grouped into rows (indexing.ts `blindRows`); a JSON key
+    // per term here cost more than the hashing that produced them.
+    terms: rows.terms,
   };
 }

@@ -31,8 +31,18 @@ export async function removeFromIndex(tx: Queryable, tenantId: TenantId, resourc
  */
 const MAX_PARAMS = 30_000;
 
-export async function indexResource(tx: Queryable, tenantId: TenantId, resource: AnyResource & { id: string }): Promise<void> {
-  await removeFromIndex(tx, tenantId, resource.resourceType, resource.id);
+export interface IndexOptions {
+  /** The resource has never been indexed (its first version): there are no old rows to delete. */
+  readonly fresh?: boolean;
+}
+
+export async function indexResource(
+  tx: Queryable,
+  tenantId: TenantId,
+  resource: AnyResource & { id: string },
+  options: IndexOptions = {},
+): Promise<void> {
+  if (!options.fresh) await removeFromIndex(tx, tenantId, resource.resourceType, resource.id);
   const rows = extractIndexRows(tenantId, resource);
   let params: SqlValue[] = [];
   let inserts: string[] = [];
@@ -104,7 +114,26 @@ export async function indexResource(tx: Queryable, tenantId: TenantId, resource:
     (r) => `${p(r.code)}, ${p(r.system)}, ${p(r.unitCode)}, ${p(r.unit)}, ${p(r.low)}::numeric, ${p(r.high)}::numeric`,
   );
   await add('search_uri', 'code, value', rows.uris, (r) => `${p(r.code)}, ${p(r.value)}`);
+  await add('search_blind', 'code, key_version, terms', blindRows(rows.terms), (r) => `${p(r.code)}, ${kv(r)}, ${p(r.terms)}::bigint[]`);
   await flush();
+}
+
+/** Terms grouped into one search_blind row per parameter code, element group and key version. */
+function blindRows(terms: IndexRows['terms']): { code: string; grp?: number; keyVersion: number; terms: string[] }[] {
+  const rows = new Map<string, { code: string; grp?: number; keyVersion: number; terms: Set<string> }>();
+  for (const t of terms) {
+    const k = `${t.code}\u0000${t.grp ?? ''}\u0000${t.keyVersion}`;
+    let row = rows.get(k);
+    if (!row) {
+      row =
+        t.grp === undefined
+          ? { code: t.code, keyVersion: t.keyVersion, terms: new Set() }
+          : { code: t.code, grp: t.grp, keyVersion: t.keyVersion, terms: new Set() };
+      rows.set(k, row);
+    }
+    row.terms.add(t.term);
+  }
+  return [...rows.values()].map((r) => ({ ...r, terms: [...r.terms] }));
 }
 
 export type { IndexRows };

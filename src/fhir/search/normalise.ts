@@ -61,7 +61,11 @@ export interface IndexValueContext {
   readonly param: string;
 }
 
-/** One row of search_string. `keyVersion` is set on rows derived with a key (blind indexes). */
+/**
+ * One row of search_string. `keyVersion` is set on rows derived with a key (blind indexes). For a
+ * parameter whose `handling` says `storedAs: 'terms'`, `norm` and `exact` are instead terms of the
+ * resource's search_blind row (signed 64-bit integers in decimal; an empty string is no term).
+ */
 export interface StoredString {
   readonly norm: string;
   readonly exact: string;
@@ -86,6 +90,8 @@ export type IndexQuery =
 export type Comparison =
   /** `column = value` (one value) or `column = ANY(values)`; no value matches nothing. */
   | { readonly op: 'eq'; readonly column: 'value_norm' | 'value_exact' | 'value'; readonly values: readonly string[] }
+  /** Any of `values` (64-bit integers in decimal) among the terms of a search_blind row; none matches nothing. */
+  | { readonly op: 'terms'; readonly values: readonly string[] }
   /** `column LIKE pattern` on stored plaintext; `\` escapes. */
   | { readonly op: 'like'; readonly column: 'value_norm'; readonly pattern: string }
   /** The query cannot be answered from this index; `reason` is shown to the client (400 not-supported). */
@@ -95,8 +101,11 @@ export type Comparison =
 export interface ParamHandling {
   /** True when the stored values are not the plaintext (no ordering, no substring). */
   readonly blind: boolean;
-  /** A date parameter whose values are stored as tokens in search_token (a blind birth date). */
-  readonly storedAs?: 'token';
+  /**
+   * `token`: a date parameter whose values are stored as tokens in search_token (a blind birth date).
+   * `terms`: a string parameter whose values are keyed terms in search_blind (compared with `op: 'terms'`).
+   */
+  readonly storedAs?: 'token' | 'terms';
 }
 
 export interface IndexValueTransform {

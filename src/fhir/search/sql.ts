@@ -22,12 +22,14 @@ const TABLE: Record<ParamType, string> = {
 };
 
 /**
- * The table holding a parameter's rows: by type, except a date the installed transform stores as
- * tokens (a blind birth date lives in search_token).
+ * The table holding a parameter's rows: by type, except where the installed transform stores them
+ * elsewhere (a blind birth date lives in search_token, blind names and addresses in search_blind).
  */
 function tableFor(type: string, code: string, ptype: ParamType): string {
   if (ptype === 'date' && indexValueTransform().handling({ resourceType: type, param: code, type: 'date' }).storedAs === 'token')
     return TABLE.token;
+  if (ptype === 'string' && indexValueTransform().handling({ resourceType: type, param: code, type: 'string' }).storedAs === 'terms')
+    return 'search_blind';
   return TABLE[ptype];
 }
 
@@ -128,6 +130,10 @@ function comparisonSql(b: SqlBuilder, s: string, c: Comparison, param: string): 
       if (c.values.length === 0) return 'FALSE';
       if (c.values.length === 1) return `${s}.${c.column} = ${b.p(c.values[0] as string)}`;
       return `${s}.${c.column} = ANY(${b.p([...c.values])}::text[])`;
+    case 'terms':
+      // Array overlap, served by the GIN index on search_blind.terms.
+      if (c.values.length === 0) return 'FALSE';
+      return `${s}.terms && ${b.p([...c.values])}::bigint[]`;
     case 'like':
       return `${s}.${c.column} LIKE ${b.p(c.pattern)}`;
     case 'refuse':
@@ -222,10 +228,12 @@ function dateSql(b: SqlBuilder, low: string, high: string, test: Extract<ValueTe
       return `${high} > ${hi()}`;
     case 'lt':
       return `${low} < ${lo()}`;
+    // `ge` and `le` also state the bound that both branches imply (a stored range has low <= high):
+    // the matches are the same, and the planner gets a plain range it can scan an index with.
     case 'ge':
-      return `(${high} > ${hi()} OR ${eq()})`;
+      return `(${high} >= ${lo()} AND (${high} > ${hi()} OR ${eq()}))`;
     case 'le':
-      return `(${low} < ${lo()} OR ${eq()})`;
+      return `(${low} <= ${hi()} AND (${low} < ${lo()} OR ${eq()}))`;
     case 'sa':
       return `${low} > ${hi()}`;
     case 'eb':

@@ -6,18 +6,20 @@
  *
  * Every protected value is stored as blindIndex(index key, tenant, resource type, code, mode, value)
  * (blind-index.ts: HMAC-SHA-256 under the tenant's INDEX key, length-prefixed encoding, truncated
- * to 8 bytes), written as 11 characters of base64url. Rows record the index-key version (ACTIVE
+ * to 8 bytes): tokens as 11 characters of base64url in search_token; strings as signed 64-bit
+ * terms, all the terms of one parameter of one resource in one search_blind row (a GIN-indexed
+ * bigint[]; `digestTerm`). Rows record the index-key version (ACTIVE
  * version on write); a query hashes its value under every index-key version the ring has loaded
  * for the tenant, so searches keep working while a rebuild moves rows to a new version.
  *
  * Protected (default policy, `defaultBlindPolicy`):
- *  - every string parameter of every resource type (and the derived `x:text` strings, except
- *    `identifier:text`, the type label of an identifier):
- *      prefix rows   H('prefix', p) in value_norm for every prefix of 2..16 code points of the whole
+ *  - every string parameter of every resource type (and the derived `x:text` strings), except the
+ *    few that identify no one (`PLAIN_STRINGS`: identifier type labels, country, language):
+ *      prefix terms  H('prefix', p) for every prefix of 2..16 code points of the whole
  *                    normalised value and of each whitespace-separated word (first 32 words; a 1-code-point value or
  *                    word is stored as itself); query: H('prefix', first 16 code points of the
  *                    normalised query);
- *      exact row     H('exact', NFC value) in value_exact; query `:exact`;
+ *      exact term    H('exact', NFC value); query `:exact`;
  *      `:contains`   refused;
  *  - `phonetic` on Patient, Person, RelatedPerson, Practitioner: H('phonetic', key) per word and
  *    H('phonetic', all keys joined by a space); query: one word -> its key, several -> the joined key;
@@ -81,6 +83,18 @@ export interface BlindIndexPolicy {
   queryVersions?(tenantId: string, active: number, loaded: readonly number[]): readonly number[];
 }
 
+/**
+ * String parameters that identify no one and stay plain (sortable, `:contains`):
+ *  - `identifier:text`: an identifier's type label ("ABHA number", "UHID"), never its value: the
+ *    same information as the plain system;
+ *  - `address-country`: a country;
+ *  - `language:text`: the name of a language ("Hindi").
+ * Keeping them plain saves ~12 keyed hashes per registered patient. The full `address` parameter
+ * still holds every word of the address (country included) only as blind terms. `address-state`
+ * stays blind: a state can name a city ("Chandigarh" is both, and the at-rest test found it).
+ */
+const PLAIN_STRINGS: ReadonlySet<string> = new Set(['identifier:text', 'address-country', 'language:text']);
+
 const PERSON_TYPES: ReadonlySet<string> = new Set(['Patient', 'Person', 'RelatedPerson', 'Practitioner']);
 const BIRTH_TYPES: ReadonlySet<string> = new Set(['Patient', 'Person', 'RelatedPerson']);
 const PERSON_TOKENS: Readonly<Record<string, BlindClass>> = {
@@ -92,7 +106,7 @@ const PERSON_TOKENS: Readonly<Record<string, BlindClass>> = {
 };
 
 /**
- * The default policy: every string (except `identifier:text`, the identifier's type label);
+ * The default policy: every string (except `PLAIN_STRINGS`);
  * phonetic names; identifiers and contacts of persons; logical reference identifiers everywhere;
  * birth dates. Other types' own `identifier` (encounter,
  * accession and order numbers) stay plain: they identify events, not people, and keep exact lookup
@@ -103,9 +117,7 @@ export const defaultBlindPolicy: BlindIndexPolicy = {
   classify(resourceType, param, type) {
     switch (type) {
       case 'string':
-        // `identifier:text` holds the identifier's type label ("ABHA number", "UHID"), never its
-        // value: the same information as the plain system, and ~90 rows per registered patient.
-        if (param === 'identifier:text') return undefined;
+        if (PLAIN_STRINGS.has(param)) return undefined;
         return param === 'phonetic' && PERSON_TYPES.has(resourceType) ? 'phonetic' : 'string';
       case 'token':
         if (PERSON_TYPES.has(resourceType) && Object.hasOwn(PERSON_TOKENS, param)) return PERSON_TOKENS[param];
@@ -248,29 +260,109 @@ function field(s: string): Buffer {
   return out;
 }
 
+/**
+ * One hashing context: a key and (tenant, type, code, mode, length). Holds the encoded constant
+ * part of the message and the recent digests of values under it (a Patient repeats many prefixes
+ * across the values of one parameter: text, family, given...).
+ */
+export interface BlindContext {
+  readonly key: Buffer;
+  readonly head: Buffer;
+  readonly bytes: number;
+  readonly b64: Map<string, string>;
+  readonly terms: Map<string, string>;
+}
+
 interface KeyCache {
-  /** Encoded domain || tenant || type || code || mode, by context. */
-  readonly heads: Map<string, Buffer>;
-  /** Recent digests by context and value (a Patient repeats many prefixes across its parameters' values). */
-  readonly digests: Map<string, string>;
+  readonly contexts: Map<string, BlindContext>;
+  /** Digests held across all contexts of the key (bounded by MAX_DIGESTS). */
+  held: number;
 }
 
 /** Per key Buffer; dropped with the Buffer (the ring replaces it when it reloads a key). */
 const byKey = new WeakMap<Buffer, KeyCache>();
-const MAX_HEADS = 4096;
+const MAX_CONTEXTS = 4096;
 const MAX_DIGESTS = 8192;
 
 /** Scratch for the value field (length prefix + UTF-8), grown when needed. */
 let scratch = Buffer.allocUnsafe(1024);
 
 /**
- * The digest blindIndex(key, tenant, type, code, mode, value, bytes) returns, as base64url (11
- * characters for 8 bytes). Same HMAC over the same bytes; it only avoids re-encoding the constant
- * part of the message, allocating per call, and recomputing a digest it computed recently.
+ * The hashing context of (key, tenant, type, code, mode, bytes), created on first use.
  *
- * The digest cache holds recent plaintext values (prefixes, phone numbers) in memory as map keys,
+ * The digest caches hold recent plaintext values (prefixes, phone numbers) in memory as map keys,
  * bounded to 8,192 entries per key. Memory of the app server is not a place the design protects
  * plaintext from: it holds the unwrapped index key, which is worse, and the request being served.
+ */
+export function blindContext(key: Buffer, tenantId: string, resourceType: string, code: string, mode: BlindMode, bytes = 8): BlindContext {
+  let cache = byKey.get(key);
+  if (!cache) {
+    if (key.length < 32) throw new RangeError('blind index key must be at least 32 bytes');
+    cache = { contexts: new Map(), held: 0 };
+    byKey.set(key, cache);
+  }
+  const ck = `${tenantId}\u0000${resourceType}\u0000${code}\u0000${mode}\u0000${bytes}`;
+  let ctx = cache.contexts.get(ck);
+  if (!ctx) {
+    if (cache.contexts.size >= MAX_CONTEXTS) {
+      cache.contexts.clear();
+      cache.held = 0;
+    }
+    const head = Buffer.concat([DOMAIN, ...[tenantId, resourceType, code, mode].map(field)]);
+    ctx = { key, head, bytes, b64: new Map(), terms: new Map() };
+    cache.contexts.set(ck, ctx);
+  }
+  return ctx;
+}
+
+/** blindIndex(...) of `value` in `ctx`, uncached. */
+function mac(ctx: BlindContext, value: string): Buffer {
+  const max = 4 + value.length * 3;
+  if (scratch.length < max) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
+  const n = scratch.write(value, 4, 'utf8');
+  scratch.writeUInt32BE(n, 0);
+  const digest = createHmac('sha256', ctx.key)
+    .update(ctx.head)
+    .update(scratch.subarray(0, 4 + n))
+    .digest()
+    .subarray(0, ctx.bytes);
+  scratch.fill(0, 0, 4 + n); // the plaintext does not linger in the shared scratch
+  return digest;
+}
+
+function remember(ctx: BlindContext, map: Map<string, string>, value: string, out: string): string {
+  const cache = byKey.get(ctx.key);
+  if (cache) {
+    if (cache.held >= MAX_DIGESTS) {
+      for (const c of cache.contexts.values()) {
+        c.b64.clear();
+        c.terms.clear();
+      }
+      cache.held = 0;
+    }
+    cache.held += 1;
+  }
+  map.set(value, out);
+  return out;
+}
+
+/** The digest of `value` in `ctx` as base64url (11 characters for 8 bytes). */
+export function digestIn(ctx: BlindContext, value: string): string {
+  return ctx.b64.get(value) ?? remember(ctx, ctx.b64, value, mac(ctx, value).toString('base64url'));
+}
+
+/**
+ * The digest of `value` in `ctx` as the search_blind term it is stored as: the first 8 bytes
+ * (zero-padded when shorter) read as a big-endian signed 64-bit integer, in decimal.
+ */
+export function termIn(ctx: BlindContext, value: string): string {
+  return ctx.terms.get(value) ?? remember(ctx, ctx.terms, value, termOfBytes(mac(ctx, value)));
+}
+
+/**
+ * The digest blindIndex(key, tenant, type, code, mode, value, bytes) returns, as base64url. Same
+ * HMAC over the same bytes; it only avoids re-encoding the constant part of the message,
+ * allocating per call, and recomputing a digest it computed recently.
  */
 export function blindDigest(
   key: Buffer,
@@ -281,42 +373,40 @@ export function blindDigest(
   value: string,
   bytes = 8,
 ): string {
-  let cache = byKey.get(key);
-  if (!cache) {
-    if (key.length < 32) throw new RangeError('blind index key must be at least 32 bytes');
-    cache = { heads: new Map(), digests: new Map() };
-    byKey.set(key, cache);
-  }
-  const ck = `${tenantId}\u0000${resourceType}\u0000${code}\u0000${mode}\u0000${bytes}`;
-  const dk = `${ck}\u0000${value}`;
-  const hit = cache.digests.get(dk);
-  if (hit !== undefined) return hit;
-  let head = cache.heads.get(ck);
-  if (!head) {
-    if (cache.heads.size >= MAX_HEADS) cache.heads.clear();
-    head = Buffer.concat([DOMAIN, ...[tenantId, resourceType, code, mode].map(field)]);
-    cache.heads.set(ck, head);
-  }
-  const max = 4 + value.length * 3;
-  if (scratch.length < max) scratch = Buffer.allocUnsafe(Math.max(max, scratch.length * 2));
-  const n = scratch.write(value, 4, 'utf8');
-  scratch.writeUInt32BE(n, 0);
-  const digest = createHmac('sha256', key)
-    .update(head)
-    .update(scratch.subarray(0, 4 + n))
-    .digest()
-    .subarray(0, bytes)
-    .toString('base64url');
-  scratch.fill(0, 0, 4 + n); // the plaintext does not linger in the shared scratch
-  if (cache.digests.size >= MAX_DIGESTS) cache.digests.clear();
-  cache.digests.set(dk, digest);
-  return digest;
+  return digestIn(blindContext(key, tenantId, resourceType, code, mode, bytes), value);
+}
+
+/** The same digest as `blindDigest`, as a search_blind term (`termIn`). */
+export function blindTerm(
+  key: Buffer,
+  tenantId: string,
+  resourceType: string,
+  code: string,
+  mode: BlindMode,
+  value: string,
+  bytes = 8,
+): string {
+  return termIn(blindContext(key, tenantId, resourceType, code, mode, bytes), value);
+}
+
+function termOfBytes(d: Buffer): string {
+  if (d.length >= 8) return d.readBigInt64BE(0).toString();
+  const b = Buffer.alloc(8);
+  d.copy(b);
+  return b.readBigInt64BE(0).toString();
 }
 
 // ---------------------------------------------------------------------------------------------
 // The transform
 
 const BLIND: ParamHandling = Object.freeze({ blind: true });
+/** Blind strings live as 64-bit terms in search_blind (one row per resource and parameter, GIN-indexed). */
+const BLIND_TERMS: ParamHandling = Object.freeze({ blind: true, storedAs: 'terms' as const });
+
+/** A digest (base64url of 4..8 bytes) as the signed 64-bit integer search_blind stores, in decimal. */
+export function digestTerm(digest: string): string {
+  return termOfBytes(Buffer.from(digest, 'base64url'));
+}
 const BLIND_DATE: ParamHandling = Object.freeze({ blind: true, storedAs: 'token' as const });
 
 const CONTAINS_REASON =
@@ -332,7 +422,8 @@ const DATE_REASON =
 export function blindIndexTransform(ring: KeyRing, policy: Partial<BlindIndexPolicy> = {}): IndexValueTransform {
   const classifyFn = policy.classify ?? defaultBlindPolicy.classify;
   const bytes = policy.bytes ?? defaultBlindPolicy.bytes;
-  if (!Number.isInteger(bytes) || bytes < 4 || bytes > 32) throw new RangeError('blind index length must be 4..32 bytes');
+  // Strings are stored as 64-bit terms (search_blind.terms is bigint[]), so at most 8 bytes.
+  if (!Number.isInteger(bytes) || bytes < 4 || bytes > 8) throw new RangeError('blind index length must be 4..8 bytes');
   const queryVersions = policy.queryVersions;
 
   const classCache = new Map<string, BlindClass | null>();
@@ -374,6 +465,8 @@ export function blindIndexTransform(ring: KeyRing, policy: Partial<BlindIndexPol
 
   const hashAll = (ctx: IndexValueContext, mode: BlindMode, value: string): string[] =>
     queryKeys(ctx.tenantId).map((k) => blindDigest(k, ctx.tenantId, ctx.resourceType, ctx.param, mode, value, bytes));
+  const termsAll = (ctx: IndexValueContext, mode: BlindMode, value: string): string[] =>
+    queryKeys(ctx.tenantId).map((k) => blindTerm(k, ctx.tenantId, ctx.resourceType, ctx.param, mode, value, bytes));
 
   const refusal = (p: IndexParam, q: IndexQuery): string | undefined => {
     const cls = classify(p.resourceType, p.param, p.type);
@@ -400,7 +493,8 @@ export function blindIndexTransform(ring: KeyRing, policy: Partial<BlindIndexPol
     handling(p) {
       const cls = classify(p.resourceType, p.param, p.type);
       if (!cls) return identityTransform.handling(p);
-      return cls === 'birthdate' ? BLIND_DATE : BLIND;
+      if (cls === 'birthdate') return BLIND_DATE;
+      return p.type === 'string' ? BLIND_TERMS : BLIND;
     },
 
     refusal,
@@ -409,13 +503,13 @@ export function blindIndexTransform(ring: KeyRing, policy: Partial<BlindIndexPol
       const cls = classify(ctx.resourceType, ctx.param, 'string');
       if (!cls) return identityTransform.strings(ctx, raw);
       const { version, key } = active(ctx.tenantId);
-      const h = (mode: BlindMode, v: string) => blindDigest(key, ctx.tenantId, ctx.resourceType, ctx.param, mode, v, bytes);
       const out: StoredString[] = [];
       if (cls === 'phonetic') {
         const keys = indicPhoneticTokens(raw);
         const set = new Set(keys);
         if (keys.length > 1) set.add(keys.join(' '));
-        for (const k of set) out.push({ norm: h('phonetic', k), exact: '', keyVersion: version });
+        const ph = blindContext(key, ctx.tenantId, ctx.resourceType, ctx.param, 'phonetic', bytes);
+        for (const k of set) out.push({ norm: termIn(ph, k), exact: '', keyVersion: version });
         return out;
       }
       const norm = normaliseString(raw);
@@ -427,8 +521,10 @@ export function blindIndexTransform(ring: KeyRing, policy: Partial<BlindIndexPol
         const words = norm.split(' ');
         for (let i = 0; i < words.length && i < MAX_WORDS; i++) addPrefixes(prefixes, words[i] as string);
       }
-      for (const p of prefixes) out.push({ norm: h('prefix', p), exact: '', keyVersion: version });
-      out.push({ norm: '', exact: h('exact', exactString(raw)), keyVersion: version });
+      const pre = blindContext(key, ctx.tenantId, ctx.resourceType, ctx.param, 'prefix', bytes);
+      for (const p of prefixes) out.push({ norm: termIn(pre, p), exact: '', keyVersion: version });
+      const ex = blindContext(key, ctx.tenantId, ctx.resourceType, ctx.param, 'exact', bytes);
+      out.push({ norm: '', exact: termIn(ex, exactString(raw)), keyVersion: version });
       return out;
     },
 
@@ -459,12 +555,12 @@ export function blindIndexTransform(ring: KeyRing, policy: Partial<BlindIndexPol
         case 'string': {
           if (cls === 'phonetic') {
             const keys = indicPhoneticTokens(q.value);
-            return { op: 'eq', column: 'value_norm', values: hashAll(ctx, 'phonetic', keys.join(' ')) };
+            return { op: 'terms', values: termsAll(ctx, 'phonetic', keys.join(' ')) };
           }
-          if (q.mode === 'exact') return { op: 'eq', column: 'value_exact', values: hashAll(ctx, 'exact', exactString(q.value)) };
+          if (q.mode === 'exact') return { op: 'terms', values: termsAll(ctx, 'exact', exactString(q.value)) };
           // Starts-with: the stored prefixes stop at 16 code points, so a longer query is cut there
           // (it may then also match values that differ after the 16th code point).
-          return { op: 'eq', column: 'value_norm', values: hashAll(ctx, 'prefix', truncateCodePoints(normaliseString(q.value))) };
+          return { op: 'terms', values: termsAll(ctx, 'prefix', truncateCodePoints(normaliseString(q.value))) };
         }
         case 'token':
           return { op: 'eq', column: 'value', values: hashAll(ctx, 'token', normaliseToken(cls, q.value)) };
