@@ -127,7 +127,7 @@ export function decodeDumpBytea(dump: Buffer): { bytes: Buffer; byteaValues: num
   const terms = replaceAll(hex.bytes, /\{(-?\d{1,19}(?:,-?\d{1,19})*)\}/g, (m) => {
     const list = (m[1] as string).split(',');
     const out = Buffer.alloc(8 * list.length);
-    list.forEach((n, i) => out.writeBigInt64BE(BigInt(n), 8 * i));
+    for (let i = 0; i < list.length; i++) out.writeBigInt64BE(BigInt(list[i] as string), 8 * i);
     return out;
   });
   return { bytes: terms.bytes, byteaValues: hex.count, termValues: terms.count };
