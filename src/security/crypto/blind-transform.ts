@@ -376,19 +376,6 @@ export function blindDigest(
   return digestIn(blindContext(key, tenantId, resourceType, code, mode, bytes), value);
 }
 
-/** The same digest as `blindDigest`, as a search_blind term (`termIn`). */
-export function blindTerm(
-  key: Buffer,
-  tenantId: string,
-  resourceType: string,
-  code: string,
-  mode: BlindMode,
-  value: string,
-  bytes = 8,
-): string {
-  return termIn(blindContext(key, tenantId, resourceType, code, mode, bytes), value);
-}
-
 function termOfBytes(d: Buffer): string {
   if (d.length >= 8) return d.readBigInt64BE(0).toString();
   const b = Buffer.alloc(8);
@@ -466,7 +453,7 @@ export function blindIndexTransform(ring: KeyRing, policy: Partial<BlindIndexPol
   const hashAll = (ctx: IndexValueContext, mode: BlindMode, value: string): string[] =>
     queryKeys(ctx.tenantId).map((k) => blindDigest(k, ctx.tenantId, ctx.resourceType, ctx.param, mode, value, bytes));
   const termsAll = (ctx: IndexValueContext, mode: BlindMode, value: string): string[] =>
-    queryKeys(ctx.tenantId).map((k) => blindTerm(k, ctx.tenantId, ctx.resourceType, ctx.param, mode, value, bytes));
+    queryKeys(ctx.tenantId).map((k) => termIn(blindContext(k, ctx.tenantId, ctx.resourceType, ctx.param, mode, bytes), value));
 
   const refusal = (p: IndexParam, q: IndexQuery): string | undefined => {
     const cls = classify(p.resourceType, p.param, p.type);

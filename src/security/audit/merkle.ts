@@ -1,0 +1,214 @@
+/**
+ * The Merkle tree of the audit log (DESIGN.md invariant 3), exactly as RFC 6962 section 2.1 and
+ * RFC 9162 section 2.1 define it, so that anyone can check Sushruta's checkpoints and proofs with
+ * any Certificate Transparency tooling or by hand (docs/SECURITY.md):
+ *
+ *   leaf hash  = SHA-256(0x00 || entry)
+ *   node hash  = SHA-256(0x01 || left || right)
+ *   MTH({})    = SHA-256("")
+ *   MTH(D[n])  = node(MTH(D[0:k]), MTH(D[k:n])), k the largest power of two below n
+ *
+ * Written here rather than taken from a package: no maintained npm package implements RFC 6962
+ * proofs (the ones that exist are blockchain trees with other hashing or splitting rules, which
+ * would silently produce roots no one else can check). Checked against the published RFC 6962 test
+ * vectors (test/audit/merkle.test.ts).
+ *
+ * Sizes and indexes are JavaScript numbers: exact up to 2^53 records.
+ */
+import { createHash } from 'node:crypto';
+
+/** A 32-byte SHA-256 value: a leaf hash, a node hash or a root. */
+export type MerkleHash = Buffer;
+
+const LEAF = Buffer.from([0x00]);
+const NODE = Buffer.from([0x01]);
+
+export const EMPTY_ROOT: MerkleHash = createHash('sha256').digest();
+
+export function leafHash(entry: Uint8Array): MerkleHash {
+  return createHash('sha256').update(LEAF).update(entry).digest();
+}
+
+export function nodeHash(left: Uint8Array, right: Uint8Array): MerkleHash {
+  return createHash('sha256').update(NODE).update(left).update(right).digest();
+}
+
+/** The largest power of two strictly below n (n >= 2). */
+function split(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+function checkSize(n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${what} must be a whole number from 0, got ${n}`);
+}
+
+/** MTH of the leaf hashes leaves[from, to). */
+function subtreeRoot(leaves: readonly MerkleHash[], from: number, to: number): MerkleHash {
+  const n = to - from;
+  if (n === 0) return EMPTY_ROOT;
+  if (n === 1) return leaves[from] as MerkleHash;
+  const k = split(n);
+  return nodeHash(subtreeRoot(leaves, from, from + k), subtreeRoot(leaves, from + k, to));
+}
+
+/** The tree head (MTH) of a list of leaf hashes. */
+export function rootOf(leaves: readonly MerkleHash[]): MerkleHash {
+  return subtreeRoot(leaves, 0, leaves.length);
+}
+
+/** The audit path of leaf `index` in the tree of `leaves` (RFC 6962 2.1.1 PATH(m, D[n])), leaf side first. */
+export function inclusionProof(leaves: readonly MerkleHash[], index: number): MerkleHash[] {
+  checkSize(index, 'leaf index');
+  if (index >= leaves.length) throw new RangeError(`leaf index ${index} is not in a tree of ${leaves.length}`);
+  const path: MerkleHash[] = [];
+  const walk = (m: number, from: number, to: number): void => {
+    const n = to - from;
+    if (n <= 1) return;
+    const k = split(n);
+    if (m < k) {
+      walk(m, from, from + k);
+      path.push(subtreeRoot(leaves, from + k, to));
+    } else {
+      walk(m - k, from + k, to);
+      path.push(subtreeRoot(leaves, from, from + k));
+    }
+  };
+  walk(index, 0, leaves.length);
+  return path;
+}
+
+/** The proof that the tree of the first `size1` leaves is a prefix of the tree of all `leaves` (RFC 6962 2.1.2 PROOF(m, D[n])). */
+export function consistencyProof(leaves: readonly MerkleHash[], size1: number): MerkleHash[] {
+  checkSize(size1, 'first tree size');
+  if (size1 > leaves.length) throw new RangeError(`a tree of ${size1} is not a prefix of a tree of ${leaves.length}`);
+  const proof: MerkleHash[] = [];
+  if (size1 === 0 || size1 === leaves.length) return proof;
+  const sub = (m: number, from: number, to: number, whole: boolean): void => {
+    const n = to - from;
+    if (m === n) {
+      if (!whole) proof.push(subtreeRoot(leaves, from, to));
+      return;
+    }
+    const k = split(n);
+    if (m <= k) {
+      sub(m, from, from + k, whole);
+      proof.push(subtreeRoot(leaves, from + k, to));
+    } else {
+      sub(m - k, from + k, to, false);
+      proof.push(subtreeRoot(leaves, from, from + k));
+    }
+  };
+  sub(size1, 0, leaves.length, true);
+  return proof;
+}
+
+const isHash = (h: Uint8Array): boolean => h.length === 32;
+
+/** RFC 9162 2.1.3.2: whether `proof` shows the leaf with hash `leaf` at `index` in the tree of `size` with head `root`. */
+export function verifyInclusion(leaf: Uint8Array, index: number, size: number, proof: readonly Uint8Array[], root: Uint8Array): boolean {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false;
+  if (!isHash(leaf) || !isHash(root) || !proof.every(isHash)) return false;
+  let fn = index;
+  let sn = size - 1;
+  let r: Uint8Array = leaf;
+  for (const p of proof) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      r = nodeHash(p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && Buffer.from(r).equals(Buffer.from(root));
+}
+
+/** RFC 9162 2.1.4.2: whether `proof` shows that the tree (`size1`, `root1`) is a prefix of (`size2`, `root2`). */
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  root1: Uint8Array,
+  root2: Uint8Array,
+  proof: readonly Uint8Array[],
+): boolean {
+  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0 || size2 < size1) return false;
+  if (!proof.every(isHash)) return false;
+  const eq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
+  if (size1 === size2) return proof.length === 0 && eq(root1, root2);
+  if (size1 === 0) return proof.length === 0; // the empty tree is a prefix of every tree
+  if (proof.length === 0 || !isHash(root1) || !isHash(root2)) return false;
+  // A first tree whose size is a power of two is a complete subtree: its head starts the path.
+  const path = isPowerOfTwo(size1) ? [root1, ...proof] : [...proof];
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr: Uint8Array = path[0] as Uint8Array;
+  let sr: Uint8Array = path[0] as Uint8Array;
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && eq(fr, root1) && eq(sr, root2);
+}
+
+function isPowerOfTwo(n: number): boolean {
+  if (n < 1) return false;
+  while (n % 2 === 0) n /= 2;
+  return n === 1;
+}
+
+/**
+ * The right edge of a growing tree (a "compact range"): the roots of its perfect subtrees, largest
+ * first. Appending a leaf and asking for the head both take O(log n) hashes and memory, which is
+ * what lets `audit verify` recompute the tree head of millions of records in one pass.
+ */
+export class MerkleFrontier {
+  /** Roots of the perfect subtrees, largest (leftmost) first; sizes are the set bits of `size`. */
+  private readonly roots: MerkleHash[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  append(leaf: MerkleHash): void {
+    let h = leaf;
+    // Merge equal-sized subtrees, like carrying in binary addition: one per trailing 1 bit of count.
+    for (let c = this.count; c % 2 === 1; c = Math.floor(c / 2)) h = nodeHash(this.roots.pop() as MerkleHash, h);
+    this.roots.push(h);
+    this.count += 1;
+  }
+
+  /** The tree head of the leaves appended so far. */
+  root(): MerkleHash {
+    if (this.roots.length === 0) return EMPTY_ROOT;
+    let acc = this.roots[this.roots.length - 1] as MerkleHash;
+    for (let i = this.roots.length - 2; i >= 0; i--) acc = nodeHash(this.roots[i] as MerkleHash, acc);
+    return acc;
+  }
+}
