@@ -10,6 +10,7 @@ import { DataDirLockedError } from '../runtime/lock.js';
 import { dbTarget, openSushruta } from '../runtime/open.js';
 import { startServer } from '../runtime/server.js';
 import { KeyBackupError, KeyFileError, KeyUnavailableError, KeyUnwrapError } from '../security/crypto/errors.js';
+import { AuditCliError, registerAuditCommand } from './audit.js';
 import { KeysCliError, registerKeysCommand } from './keys.js';
 import { seedDemo } from './seed.js';
 import { openTarget } from './target.js';
@@ -179,6 +180,7 @@ export function buildCli(): Command {
   });
 
   registerKeysCommand(program, (flags) => configFrom(flags as CommonFlags), withCommon);
+  registerAuditCommand(program, (flags) => configFrom(flags as CommonFlags), withCommon);
 
   program.addOption(new Option('--no-color').hideHelp());
   return program;
@@ -197,6 +199,7 @@ export async function main(argv: string[]): Promise<void> {
       DataDirLockedError,
       CliError,
       KeysCliError,
+      AuditCliError,
       KeyFileError,
       KeyBackupError,
       KeyUnavailableError,

@@ -3,7 +3,7 @@
  * documented in docs/OPERATIONS.md; a bad value stops the server with a message that names it.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -32,6 +32,27 @@ export const configSchema = z
     /** Proxies whose X-Forwarded-For / Forwarded entries are believed (proxy-addr syntax). */
     trustedProxies: z.array(z.string()).default([]),
     demo: z.coerce.boolean().default(false),
+    /** The tamper-evident audit log (docs/SECURITY.md#audit-log). */
+    audit: z
+      .object({
+        /** Ed25519 key that signs checkpoints, outside the data directory. Default: `audit-signing.key` beside the key file, created on first start. */
+        signingKeyFile: z.string().min(1).optional(),
+        /** File outside the database that every signed checkpoint is appended to. Default: `audit-checkpoints.jsonl` beside the key file. */
+        checkpointFile: z.string().min(1).optional(),
+        /** The log's name in its signed checkpoints (the C2SP checkpoint origin and key name). */
+        origin: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, 'letters, digits, ".", "_", "/" and "-", up to 128 characters')
+          .default('sushruta/audit'),
+        /** Sign a checkpoint after this many records... */
+        checkpointEvery: z.coerce.number().int().min(1).default(1000),
+        /** ...and this often (seconds) when records arrived since the last one; 0 = only by count. */
+        checkpointSeconds: z.coerce.number().int().min(0).default(10),
+        /** An external witness: every signed checkpoint is POSTed here (text/plain) as it is made. */
+        witnessUrl: z.string().url().optional(),
+      })
+      .strict()
+      .default({}),
     limits: z
       .object({
         bodyBytes: z.coerce
@@ -71,6 +92,12 @@ const ENV_KEYS: Record<string, string> = {
   SUSHRUTA_DEFAULT_COUNT: 'limits.defaultCount',
   SUSHRUTA_MAX_COUNT: 'limits.maxCount',
   SUSHRUTA_QUERY_TIMEOUT_MS: 'limits.queryTimeoutMs',
+  SUSHRUTA_AUDIT_KEY_FILE: 'audit.signingKeyFile',
+  SUSHRUTA_AUDIT_CHECKPOINT_FILE: 'audit.checkpointFile',
+  SUSHRUTA_AUDIT_ORIGIN: 'audit.origin',
+  SUSHRUTA_AUDIT_CHECKPOINT_EVERY: 'audit.checkpointEvery',
+  SUSHRUTA_AUDIT_CHECKPOINT_SECONDS: 'audit.checkpointSeconds',
+  SUSHRUTA_AUDIT_WITNESS_URL: 'audit.witnessUrl',
 };
 export const ENVIRONMENT_VARIABLES = Object.keys(ENV_KEYS);
 
@@ -120,7 +147,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   for (const [k, v] of Object.entries(opts.flags ?? {})) {
     if (v === undefined) continue;
-    if (k === 'limits') merged.limits = { ...((merged.limits as object) ?? {}), ...(v as object) };
+    if (k === 'limits' || k === 'audit') merged[k] = { ...((merged[k] as object) ?? {}), ...(v as object) };
     else merged[k] = v;
   }
   const parsed = configSchema.safeParse(merged);
@@ -137,6 +164,21 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     );
   }
   config.keyFile = keyFile;
+  // The audit log's anchors outside the database: a copy of the data directory must not carry them.
+  const inside = (p: string) => p === dataDir || p.startsWith(`${dataDir}/`);
+  const signingKeyFile = resolve(config.audit.signingKeyFile ?? join(dirname(keyFile), 'audit-signing.key'));
+  const checkpointFile = resolve(config.audit.checkpointFile ?? join(dirname(keyFile), 'audit-checkpoints.jsonl'));
+  for (const [key, path] of [
+    ['audit.signingKeyFile', signingKeyFile],
+    ['audit.checkpointFile', checkpointFile],
+  ] as const) {
+    if (inside(path))
+      throw new ConfigError(
+        `${key} ${path} is inside the data directory ${dataDir}: it must live outside it, where the database cannot reach it`,
+      );
+  }
+  config.audit.signingKeyFile = signingKeyFile;
+  config.audit.checkpointFile = checkpointFile;
   // Until staff identity exists (the next issue), nothing authenticates a request, so the server
   // must not be reachable from another machine.
   if (!LOOPBACK.has(config.host)) {
@@ -145,6 +187,16 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     );
   }
   return config;
+}
+
+/** The audit log's signing key file of a configuration (see `audit.signingKeyFile`). */
+export function auditKeyFilePath(config: Config): string {
+  return config.audit.signingKeyFile ?? join(dirname(keyFilePath(config)), 'audit-signing.key');
+}
+
+/** The audit log's checkpoint file of a configuration (see `audit.checkpointFile`). */
+export function auditCheckpointFilePath(config: Config): string {
+  return config.audit.checkpointFile ?? join(dirname(keyFilePath(config)), 'audit-checkpoints.jsonl');
 }
 
 /** The key-encryption key file of a configuration (see `keyFile`). */

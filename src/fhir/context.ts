@@ -43,4 +43,6 @@ export type Interaction =
   | 'transaction'
   | 'capabilities'
   /** Key management: status, rotate, verify, export, import, shred. */
-  | 'admin-keys';
+  | 'admin-keys'
+  /** Audit-log administration: verify the log, show its verifier key. */
+  | 'admin-audit';

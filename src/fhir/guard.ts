@@ -5,6 +5,7 @@
  * src/security/ and are wired in by the composition root.
  */
 import type { RequestContext, Interaction } from './context.js';
+import type { Queryable } from '../store/db.js';
 import type { FhirError } from './outcome.js';
 
 export interface AccessRequest {
@@ -29,12 +30,19 @@ export interface AuditEntry {
   readonly versionId?: string;
   /** The query string of a search or history, as received. */
   readonly query?: string;
-  /** Ids of every resource returned or written, for "which patients" questions. */
+  /** Every resource returned or written (Type/id), `_include`d ones too. */
   readonly resources?: readonly string[];
+  /** Ids of the patients whose data was returned or written (the Patient compartment of `resources`). */
+  readonly patients?: readonly string[];
   readonly outcome: { readonly status: number; readonly rule?: string; readonly error?: FhirError };
 }
 
 export interface AuditSink {
   /** Resolves once the entry is durable. A rejection fails the request (fail closed). */
   append(entry: AuditEntry): Promise<void>;
+  /**
+   * Appends the entry inside the caller's open write transaction, so the write and its audit
+   * record commit together or not at all. A sink without it gets `append` after the commit.
+   */
+  appendWithin?(tx: Queryable, entry: AuditEntry): Promise<void>;
 }

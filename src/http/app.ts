@@ -14,7 +14,8 @@ import type { FhirService } from '../fhir/rest/service.js';
 import type { TenantId } from '../fhir/types.js';
 import type { AccessPolicy, AuditSink } from '../fhir/guard.js';
 import type { KeyAdmin } from '../security/crypto/key-admin.js';
-import { registerAdminRoutes } from './admin.js';
+import type { VerifyReport } from '../security/audit/verify.js';
+import { registerAdminRoutes, registerAuditAdminRoutes } from './admin.js';
 import { authenticate } from './authenticate.js';
 import { provenance, requestId } from './edge.js';
 import { internalError, toFhirError } from './errors.js';
@@ -36,6 +37,13 @@ export interface AppOptions {
   readonly health?: () => Promise<void>;
   /** Key management, exposed at /admin/keys with the given policy and audit stages. */
   readonly admin?: { readonly keys: KeyAdmin; readonly policy: AccessPolicy; readonly audit: AuditSink };
+  /** Audit-log verification, exposed at /admin/audit with the given policy and audit stages. */
+  readonly auditAdmin?: {
+    readonly verify: () => Promise<VerifyReport>;
+    readonly vkey: string;
+    readonly policy: AccessPolicy;
+    readonly audit: AuditSink;
+  };
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -106,6 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return reply.type(FHIR_JSON).send(JSON.stringify(res.body));
   };
   if (opts.admin) registerAdminRoutes(app, { ...opts.admin, context: (req) => context(req, config, opts.tenantId) });
+  if (opts.auditAdmin) registerAuditAdminRoutes(app, { ...opts.auditAdmin, context: (req) => context(req, config, opts.tenantId) });
   for (const url of ['/fhir', '/fhir/*']) {
     app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url, handler });
   }

@@ -3,12 +3,17 @@
  * wires the operation layer with its security stages. The HTTP server and the offline CLI
  * commands both start here, so they cannot differ in what protects the data.
  */
-import type { Config } from '../config/config.js';
+import { auditCheckpointFilePath, auditKeyFilePath, type Config } from '../config/config.js';
 import type { AccessPolicy, AuditSink } from '../fhir/guard.js';
 import { FhirService } from '../fhir/rest/service.js';
 import { identityTransform, searchIndexMaintenance, searchMigrations, setIndexValueTransform } from '../fhir/search/index.js';
 import { TenantId } from '../fhir/types.js';
-import { MemoryAuditSink } from '../security/audit/memory-sink.js';
+import { type CheckpointSigner, openSigningKey } from '../security/audit/checkpoint.js';
+import { AuditLog } from '../security/audit/log.js';
+import { plainSealer } from '../security/audit/record.js';
+import { auditMigrations } from '../security/audit/schema.js';
+import { ChainedAuditSink, codecSealer } from '../security/audit/sink.js';
+import { type VerifyReport, verifyAuditLog } from '../security/audit/verify.js';
 import { blindIndexTransform } from '../security/crypto/blind-transform.js';
 import { KeyAdmin } from '../security/crypto/key-admin.js';
 import { cryptoMigrations } from '../security/crypto/keyring.js';
@@ -32,6 +37,10 @@ export interface Sushruta {
   /** Key management; absent only when encryption was switched off for a benchmark baseline. */
   readonly keys?: KeyAdmin;
   readonly crypto?: CryptoSetup;
+  /** The tamper-evident audit log; absent only when a caller supplied its own sink (tests). */
+  readonly auditLog?: AuditLog;
+  /** Verification of the audit log and the key auditors pin; absent with the audit log. */
+  readonly auditAdmin?: AuditAdmin;
   close(): Promise<void>;
 }
 
@@ -41,9 +50,17 @@ export function dbTarget(config: Config): DbTarget {
     : { kind: 'pglite', dataDir: config.dataDir };
 }
 
-export const ALL_MIGRATIONS = [storeMigrations, searchMigrations, cryptoMigrations] as const;
+export const ALL_MIGRATIONS = [storeMigrations, searchMigrations, cryptoMigrations, auditMigrations] as const;
+
+export interface AuditAdmin {
+  /** The signed-note verifier key of this log's checkpoints. */
+  readonly vkey: string;
+  /** `audit verify` against this database and the checkpoint file. */
+  verify(onProgress?: (done: number, total: number) => void): Promise<VerifyReport>;
+}
 
 export interface OpenOptions {
+  /** Use this sink instead of the tamper-evident audit log (tests that inspect entries in memory). */
   readonly audit?: AuditSink;
   readonly policy?: AccessPolicy;
   /** Use this database instead of opening the configured one (tests). */
@@ -78,7 +95,23 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
     }
     const statistics = new StatisticsKeeper(db, undefined, onError);
     await statistics.analyze();
-    const audit = opts.audit ?? new MemoryAuditSink();
+    const opened = opts.audit ? undefined : await openAuditLog(config, db, onError);
+    const auditLog = opened?.log;
+    const audit = opts.audit ?? new ChainedAuditSink(auditLog as AuditLog, crypto ? codecSealer(crypto.codec) : plainSealer);
+    const auditAdmin: AuditAdmin | undefined = opened && {
+      vkey: opened.signer.vkey,
+      verify: async (onProgress) => {
+        // Checkpoints this process made are stored before verifying, so the tail is covered too.
+        await opened.log.checkpoint();
+        return db.unlimited((q) =>
+          verifyAuditLog(q, {
+            verifier: opened.signer,
+            checkpointFile: auditCheckpointFilePath(config),
+            ...(onProgress ? { onProgress } : {}),
+          }),
+        );
+      },
+    };
     const policy = opts.policy ?? localOperatorPolicy;
     const service = new FhirService({ db, store, policy, audit, limits: config.limits, statistics });
     return {
@@ -90,9 +123,12 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
       tenantId,
       ...(keys ? { keys } : {}),
       ...(crypto ? { crypto } : {}),
+      ...(auditLog ? { auditLog } : {}),
+      ...(auditAdmin ? { auditAdmin } : {}),
       close: async () => {
         await keys?.idle();
         await statistics.close();
+        await auditLog?.close();
         await db.close();
       },
     };
@@ -100,4 +136,42 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
     await db.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The audit log of this deployment: its signing key (created with a notice on first start), the
+ * checkpoint file outside the database, and the witness when one is configured.
+ */
+async function openAuditLog(config: Config, db: Db, onError: (err: unknown) => void): Promise<{ log: AuditLog; signer: CheckpointSigner }> {
+  const a = config.audit;
+  const keyFile = auditKeyFilePath(config);
+  let created = false;
+  const signer = openSigningKey(keyFile, a.origin, {
+    create: true,
+    onCreate: () => {
+      created = true;
+    },
+  });
+  if (created) {
+    process.stderr.write(
+      `sushruta: created the audit signing key ${keyFile} (mode 0600); back it up apart from the data. Auditors verify checkpoints with the key ${signer.vkey}\n`,
+    );
+  }
+  const witnessUrl = a.witnessUrl;
+  const log = await AuditLog.open(db, {
+    signer,
+    checkpointEvery: a.checkpointEvery,
+    checkpointSeconds: a.checkpointSeconds,
+    checkpointFile: auditCheckpointFilePath(config),
+    ...(witnessUrl
+      ? {
+          witness: async (note: string) => {
+            const res = await fetch(witnessUrl, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, body: note });
+            if (!res.ok) throw new Error(`the witness answered ${res.status}`);
+          },
+        }
+      : {}),
+    onError,
+  });
+  return { log, signer };
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { buildApp } from '../http/app.js';
 import { type DataDirLock, acquireLock } from './lock.js';
-import { type OpenOptions, type Sushruta, openSushruta } from './open.js';
+import { type AuditAdmin, type OpenOptions, type Sushruta, openSushruta } from './open.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -24,6 +24,9 @@ export async function startServer(config: Config, opts: { logger?: boolean; open
       tenantId: s.tenantId,
       logger: opts.logger ?? false,
       ...(s.keys ? { admin: { keys: s.keys, policy: s.policy, audit: s.audit } } : {}),
+      ...(s.auditAdmin
+        ? { auditAdmin: { verify: () => (s.auditAdmin as AuditAdmin).verify(), vkey: s.auditAdmin.vkey, policy: s.policy, audit: s.audit } }
+        : {}),
       health: async () => {
         await s.db.query('SELECT 1');
       },

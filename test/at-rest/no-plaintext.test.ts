@@ -6,7 +6,8 @@
  * names the patient, are written through the real FHIR operation layer (HTTP transaction Bundles).
  * Then what an attacker would carry away is taken:
  *   - PostgreSQL: a full plain-format `pg_dump` of the test schema (schema and data);
- *   - PGlite: the server is closed and every file under the data directory is read as raw bytes.
+ *   - PGlite: the server is closed and every file under the data directory is read as raw bytes
+ *     (textual UUIDs, the random resource and request ids, read as their 16 bytes: scan.ts).
  * Every seeded personal value (family, given, full names in Latin and Devanagari; phone numbers as
  * stored, digits only and as the 10-digit subscriber number; UHIDs; ABHA numbers hyphenated and
  * plain; ABHA addresses; address lines, city, district, postal code; birth dates; both note
@@ -41,13 +42,14 @@ import {
   startAtRest,
   transact,
 } from './harness.js';
-import { MIN_BYTES, MIN_BYTES_REASON, Matcher, type Needle, decodeDumpBytea, encodingsOf, readTree } from './scan.js';
+import { MIN_BYTES, MIN_BYTES_REASON, Matcher, type Needle, decodeDumpBytea, decodeUuids, encodingsOf, readTree } from './scan.js';
 
 const SEED = 20221123;
 const PATIENTS = 1000;
 const MIN_DEVANAGARI = 300;
 const PER_BUNDLE = 50;
 const DEVANAGARI = /[\u0900-\u097F]/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const DEVA_GIVEN = ['अमित', 'सुनीता', 'राजेश', 'प्रियंका', 'विकास', 'अनीता', 'संजय', 'पूजा', 'मनोज', 'कविता', 'राहुल', 'नेहा', 'दिनेश', 'सरिता'];
 const DEVA_FAMILY = ['शर्मा', 'वर्मा', 'गुप्ता', 'सिंह', 'यादव', 'मिश्रा', 'तिवारी', 'पाण्डेय', 'चौहान', 'अग्रवाल', 'श्रीवास्तव'];
@@ -190,7 +192,7 @@ function stolenBytes(storage: Storage): { name: string; bytes: Buffer }[] {
       },
     ];
   }
-  return readTree(storage.dataDir).map((f) => ({ name: relative(storage.dataDir, f.path), bytes: f.bytes }));
+  return readTree(storage.dataDir).map((f) => ({ name: relative(storage.dataDir, f.path), bytes: decodeUuids(f.bytes) }));
 }
 
 function scan(files: { name: string; bytes: Buffer }[], matcher: Matcher): Map<Needle, string> {
@@ -269,8 +271,14 @@ describe.each(atRestKinds())('no plaintext at rest on $name', ({ name: kind }: {
     expect(total).toBeGreaterThan(1_000_000);
 
     // Positive control: values stored in plain by design are found, in every resource.
-    const controls = new Matcher([TENANT, ...ids].flatMap((v) => [{ value: v, encoding: 'utf8', bytes: Buffer.from(v) }]));
-    const controlHits = scan(files, controls);
+    // An id is looked for as text and, since the dump scan decodes UUIDs as it does bytea, as its 16 bytes.
+    const controls = new Matcher(
+      [TENANT, ...ids].flatMap((v) => [
+        { value: v, encoding: 'utf8', bytes: Buffer.from(v) },
+        ...(UUID.test(v) ? [{ value: v, encoding: 'uuid-bytes', bytes: Buffer.from(v.replace(/-/g, ''), 'hex') }] : []),
+      ]),
+    );
+    const controlHits = new Set([...scan(files, controls).keys()].map((n) => n.value));
     expect(controlHits.size, 'tenant id and every resource id are found in plain (scan works)').toBe(PATIENTS * 3 + 1);
 
     // The seeded personal values. MIN_BYTES: see scan.ts. Values shorter are skipped: MIN_BYTES_REASON.

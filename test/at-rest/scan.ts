@@ -118,9 +118,10 @@ export function readTree(dir: string): { path: string; bytes: Buffer }[] {
 
 /**
  * A plain-format pg_dump with every binary value replaced by the bytes it stands for, as an attacker
- * would decode them: bytea literals (`\\x<hex>` in COPY data), and bigint arrays (`{n,n,...}`: the
- * 64-bit blind-index terms of search_blind, each written as 20 decimal digits). Left as text, hex
- * and decimal digits would match short digit values (postal codes, phone numbers) by chance.
+ * would decode them: bytea literals (`\\x<hex>` in COPY data), bigint arrays (`{n,n,...}`: the
+ * 64-bit blind-index terms of search_blind, each written as 20 decimal digits), and UUIDs (resource
+ * and request ids). Left as text, hex and decimal digits would match short digit values (postal
+ * codes, phone numbers) by chance.
  */
 export function decodeDumpBytea(dump: Buffer): { bytes: Buffer; byteaValues: number; termValues: number } {
   const hex = replaceAll(dump, /\\\\x([0-9a-f]+)/g, (m) => Buffer.from(m[1] as string, 'hex'));
@@ -130,7 +131,23 @@ export function decodeDumpBytea(dump: Buffer): { bytes: Buffer; byteaValues: num
     for (let i = 0; i < list.length; i++) out.writeBigInt64BE(BigInt(list[i] as string), 8 * i);
     return out;
   });
-  return { bytes: terms.bytes, byteaValues: hex.count, termValues: terms.count };
+  return { bytes: decodeUuids(terms.bytes), byteaValues: hex.count, termValues: terms.count };
+}
+
+/**
+ * Bytes with the random values an attacker would read as binary decoded to it: textual UUIDs
+ * (resource and request ids; the audit log lists the id of every resource a request touched),
+ * 64-digit hex SHA-256 hashes and base64 ciphertexts of audit entries. As text their hex and
+ * base64 digits would match short digit values (postal codes) by chance; none of them is a value
+ * about anyone.
+ */
+export function decodeUuids(buf: Buffer): Buffer {
+  const ids = replaceAll(buf, /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (m) =>
+    Buffer.from(m[0].replace(/-/g, ''), 'hex'),
+  ).bytes;
+  // Audit entries also carry SHA-256 hashes in hex (`prev`) and ciphertexts in base64 (`sealed`).
+  const hashes = replaceAll(ids, /(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/g, (m) => Buffer.from(m[0], 'hex')).bytes;
+  return replaceAll(hashes, /"sealed":"([A-Za-z0-9+/]+=*)"/g, (m) => Buffer.from(m[1] as string, 'base64')).bytes;
 }
 
 function replaceAll(buf: Buffer, re: RegExp, decode: (m: RegExpExecArray) => Buffer): { bytes: Buffer; count: number } {

@@ -106,17 +106,25 @@ export async function batch(bundle: Bundle, exec: EntryExecutor, baseUrl: string
   const entries = bundle.entry ?? [];
   const out: BundleEntry[] = [];
   const touched: string[] = [];
+  const patients: string[] = [];
   for (let i = 0; i < entries.length; i++) {
     try {
       const res = await exec(parseEntry(entries[i], i).req, undefined);
       out.push(responseEntry(res, baseUrl));
       touched.push(...(res.touched ?? []));
+      patients.push(...(res.patients ?? []));
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
       out.push(errorEntry(err));
     }
   }
-  return { status: 200, headers: {}, body: { resourceType: 'Bundle', type: 'batch-response', entry: out }, touched };
+  return {
+    status: 200,
+    headers: {},
+    body: { resourceType: 'Bundle', type: 'batch-response', entry: out },
+    touched,
+    patients: [...new Set(patients)],
+  };
 }
 
 export async function transaction(
@@ -131,6 +139,7 @@ export async function transaction(
   const order = [...parsed].sort((a, b) => (ORDER[a.req.method] ?? 9) - (ORDER[b.req.method] ?? 9) || a.index - b.index);
   const results = new Array<BundleEntry>(parsed.length);
   const touched: string[] = [];
+  const patients: string[] = [];
   await deps.db.transaction(async (tx) => {
     // 1. Decide the id of every created resource (or the existing match of a conditional
     //    create) before any write, so references between entries can be rewritten.
@@ -166,12 +175,19 @@ export async function transaction(
         const res = await exec(req, tx, assigned.get(e.index));
         results[e.index] = responseEntry(res, baseUrl);
         touched.push(...(res.touched ?? []));
+        patients.push(...(res.patients ?? []));
       } catch (err) {
         throw entryError(e.index, err);
       }
     }
   });
-  return { status: 200, headers: {}, body: { resourceType: 'Bundle', type: 'transaction-response', entry: results }, touched };
+  return {
+    status: 200,
+    headers: {},
+    body: { resourceType: 'Bundle', type: 'transaction-response', entry: results },
+    touched,
+    patients: [...new Set(patients)],
+  };
 }
 
 /** Locates a failure at the entry that caused it; the whole transaction is rolled back. */

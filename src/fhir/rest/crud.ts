@@ -7,6 +7,7 @@ import type { Queryable } from '../../store/db.js';
 import type { FhirDeps } from './deps.js';
 import { type FhirRequest, type FhirResponse, etag, parseETag } from './request.js';
 import { checkIfMatch, newId, writeDeletion, writeVersion } from './write.js';
+import { patientIdsOf } from '../compartment.js';
 import { conditionalMatches } from './conditional.js';
 
 export function resourceHeaders(s: StoredResource, baseUrl?: string): Record<string, string> {
@@ -19,11 +20,12 @@ export function resourceHeaders(s: StoredResource, baseUrl?: string): Record<str
 export function writeResponse(status: number, s: StoredResource, req: FhirRequest, baseUrl: string): FhirResponse {
   const headers = resourceHeaders(s, baseUrl);
   const touched = [`${s.resourceType}/${s.id}`];
-  if (req.preferReturn === 'minimal') return { status, headers, touched };
+  const patients = patientIdsOf(s.resource);
+  if (req.preferReturn === 'minimal') return { status, headers, touched, patients };
   if (req.preferReturn === 'OperationOutcome') {
-    return { status, headers, touched, body: informational(`${s.resourceType}/${s.id} version ${s.versionId} stored`) };
+    return { status, headers, touched, patients, body: informational(`${s.resourceType}/${s.id} version ${s.versionId} stored`) };
   }
-  return { status, headers, body: s.resource, touched };
+  return { status, headers, body: s.resource, touched, patients };
 }
 
 function requireBody(req: FhirRequest, type: string): AnyResource {
@@ -65,9 +67,9 @@ export async function read(deps: FhirDeps, q: Queryable, type: string, id: strin
       ETag: etag(s.versionId),
     });
   if (req.ifNoneMatch !== undefined && parseETag(req.ifNoneMatch) === s.versionId) {
-    return { status: 304, headers: resourceHeaders(s), touched: [`${type}/${id}`] };
+    return { status: 304, headers: resourceHeaders(s), touched: [`${type}/${id}`], patients: patientIdsOf(s.resource) };
   }
-  return { status: 200, headers: resourceHeaders(s), body: s.resource, touched: [`${type}/${id}`] };
+  return { status: 200, headers: resourceHeaders(s), body: s.resource, touched: [`${type}/${id}`], patients: patientIdsOf(s.resource) };
 }
 
 export async function vread(deps: FhirDeps, q: Queryable, type: string, id: string, versionId: string): Promise<FhirResponse> {
@@ -77,7 +79,7 @@ export async function vread(deps: FhirDeps, q: Queryable, type: string, id: stri
     throw notFound(any ? `${type}/${id} has no version ${versionId} (current is ${any.versionId})` : `${type}/${id} does not exist`);
   }
   if (s.deleted) throw gone(`version ${versionId} of ${type}/${id} is its deletion`);
-  return { status: 200, headers: resourceHeaders(s), body: s.resource, touched: [`${type}/${id}`] };
+  return { status: 200, headers: resourceHeaders(s), body: s.resource, touched: [`${type}/${id}`], patients: patientIdsOf(s.resource) };
 }
 
 export async function update(
@@ -147,6 +149,7 @@ export async function remove(deps: FhirDeps, tx: Queryable, type: string, id: st
       headers: { ETag: etag(current.versionId) },
       body: informational(`${type}/${id} was already deleted`),
       touched: [`${type}/${id}`],
+      patients: patientIdsOf(current.resource),
     };
   }
   const stored = await writeDeletion(tx, deps.store, current);
@@ -155,5 +158,6 @@ export async function remove(deps: FhirDeps, tx: Queryable, type: string, id: st
     headers: { ETag: etag(stored.versionId) },
     body: informational(`${type}/${id} deleted; version ${stored.versionId} records the deletion and its history is kept`),
     touched: [`${type}/${id}`],
+    patients: patientIdsOf(current.resource),
   };
 }

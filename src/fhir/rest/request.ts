@@ -27,6 +27,8 @@ export interface FhirResponse {
   readonly body?: unknown;
   /** Ids (Type/id) this response carried or wrote, for audit. */
   readonly touched?: readonly string[];
+  /** Ids of the patients whose data this response carried or wrote (the Patient compartment), for audit. */
+  readonly patients?: readonly string[];
 }
 
 export type Route =

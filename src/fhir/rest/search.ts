@@ -1,4 +1,5 @@
 /** Type-level search and history as searchset / history Bundles with keyset paging links. */
+import { patientIdsOfAll } from '../compartment.js';
 import type { Bundle, BundleEntry, BundleLink, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { applyProjection, executeSearch, parseSearch } from '../search/index.js';
 import { badRequest } from '../outcome.js';
@@ -48,6 +49,7 @@ export async function searchType(
     headers: {},
     body: bundle,
     touched: [...page.matches, ...page.included].map((s) => `${s.resourceType}/${s.id}`),
+    patients: patientIdsOfAll([...page.matches, ...page.included].map((s) => s.resource)),
   };
 }
 
@@ -90,7 +92,13 @@ export async function history(
     link,
     entry: entries.map((s) => historyEntry(s, baseUrl)),
   };
-  return { status: 200, headers: {}, body: bundle, touched: entries.map((s) => `${s.resourceType}/${s.id}`) };
+  return {
+    status: 200,
+    headers: {},
+    body: bundle,
+    touched: entries.map((s) => `${s.resourceType}/${s.id}`),
+    patients: patientIdsOfAll(entries.map((s) => s.resource)),
+  };
 }
 
 function historyEntry(s: StoredResource, baseUrl: string): BundleEntry {

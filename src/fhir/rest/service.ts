@@ -6,7 +6,7 @@
  */
 import { FhirError, issue } from '../outcome.js';
 import type { RequestContext } from '../context.js';
-import type { AccessRequest } from '../guard.js';
+import type { AccessRequest, AuditEntry } from '../guard.js';
 import { isResourceType } from '../validation/resource-types.js';
 import type { Queryable } from '../../store/db.js';
 import type { Bundle } from '@medplum/fhirtypes';
@@ -36,15 +36,30 @@ export class FhirService {
       if (!decision.allowed) {
         throw new FhirError(403, [issue('forbidden', `access denied by rule '${decision.rule}': ${decision.reason}`)]);
       }
-      const res = await this.#operate(ctx, r, req, tx, assignedId);
-      if (!tx && WRITES.has(r.kind) && res.status < 300) this.deps.statistics?.noteWrites(res.touched?.length ?? 1);
-      await this.#audit(ctx, r, req, res.status, rule, res.touched, undefined, res.headers.ETag);
+      const rt: Route = r;
+      let res: FhirResponse;
+      if (tx || SINGLE_WRITES.has(rt.kind)) {
+        // A write and its audit record commit together (invariant 3 and 4): inside the caller's
+        // transaction (a transaction Bundle's entry) or one of its own.
+        const writeAndAudit = async (q: Queryable) => {
+          const out = await this.#operate(ctx, rt, req, q, assignedId);
+          await this.#audit(ctx, rt, req, out.status, rule, out, undefined, out.headers.ETag, q);
+          return out;
+        };
+        res = tx ? await writeAndAudit(tx) : await this.deps.db.transaction(writeAndAudit);
+      } else {
+        res = await this.#operate(ctx, rt, req, tx, assignedId);
+        await this.#audit(ctx, rt, req, res.status, rule, res, undefined, res.headers.ETag);
+      }
+      if (!tx && WRITES.has(rt.kind) && res.status < 300) this.deps.statistics?.noteWrites(res.touched?.length ?? 1);
       return res;
     } catch (caught) {
       const err = storedDataError(caught) ?? caught;
       const fe = err instanceof FhirError ? err : undefined;
-      // An unexpected error is audited as a 500 and rethrown for the edge to log and mask.
-      await this.#audit(ctx, r, req, fe?.status ?? 500, rule, undefined, fe);
+      // An unexpected error is audited as a 500 and rethrown for the edge to log and mask. Not
+      // audited here: a failed audit (the audit log is what failed), and a failed entry of a
+      // transaction Bundle (its transaction rolls back; the Bundle's own record tells the failure).
+      if (!tx && !(err instanceof AuditFailure)) await this.#audit(ctx, r, req, fe?.status ?? 500, rule, undefined, fe);
       throw err;
     }
   }
@@ -55,24 +70,29 @@ export class FhirService {
     req: FhirRequest,
     status: number,
     rule: string | undefined,
-    touched: readonly string[] | undefined,
+    res: Pick<FhirResponse, 'touched' | 'patients'> | undefined,
     error: FhirError | undefined,
     etagHeader?: string,
+    tx?: Queryable,
   ): Promise<void> {
+    const sink = this.deps.audit;
     try {
-      await this.deps.audit.append({
+      const entry: AuditEntry = {
         ctx,
         interaction: r ? accessRequest(r).interaction : 'read',
         ...(r && 'type' in r ? { resourceType: r.type } : {}),
         ...(r && 'id' in r ? { id: r.id } : {}),
         ...(etagHeader ? { versionId: etagHeader.replace(/^W\/"|"$/g, '') } : {}),
         ...(req.rawQuery ? { query: req.rawQuery } : {}),
-        ...(touched ? { resources: touched } : {}),
+        ...(res?.touched ? { resources: res.touched } : {}),
+        ...(res?.patients ? { patients: res.patients } : {}),
         outcome: { status, ...(rule ? { rule } : {}), ...(error ? { error } : {}) },
-      });
+      };
+      if (tx && sink.appendWithin) await sink.appendWithin(tx, entry);
+      else await sink.append(entry);
     } catch {
-      // Fail closed (invariant 3): no audit, no answer.
-      throw new FhirError(503, [issue('transient', 'the audit log could not record this request, so it was refused; try again shortly')]);
+      // Fail closed (invariant 3): no audit, no answer (and inside a transaction, no write).
+      throw new AuditFailure();
     }
   }
 
@@ -152,6 +172,15 @@ function storedDataError(err: unknown): FhirError | undefined {
 }
 
 const WRITES = new Set<Route['kind']>(['create', 'update', 'patch', 'delete', 'bundle']);
+/** Writes of one resource: each runs in one transaction with its audit record. */
+const SINGLE_WRITES = new Set<Route['kind']>(['create', 'update', 'patch', 'delete']);
+
+/** The audit log could not record a request: it is refused (503), and not audited again. */
+class AuditFailure extends FhirError {
+  constructor() {
+    super(503, [issue('transient', 'the audit log could not record this request, so it was refused; try again shortly')]);
+  }
+}
 
 function accessRequest(r: Route): AccessRequest {
   switch (r.kind) {

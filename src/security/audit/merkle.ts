@@ -204,6 +204,14 @@ export class MerkleFrontier {
     this.count += 1;
   }
 
+  /** An independent copy (to extend tentatively inside a transaction that may roll back). */
+  clone(): MerkleFrontier {
+    const c = new MerkleFrontier();
+    c.roots.push(...this.roots);
+    c.count = this.count;
+    return c;
+  }
+
   /** The tree head of the leaves appended so far. */
   root(): MerkleHash {
     if (this.roots.length === 0) return EMPTY_ROOT;

@@ -23,9 +23,8 @@
  * wrapped key cannot be moved to another row.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, chmodSync, writeSync, constants } from 'node:fs';
-import { dirname } from 'node:path';
-import { KeyFileError, KeyUnwrapError } from './errors.js';
+import { KeyUnwrapError } from './errors.js';
+import { createSecretFile, readSecretFile } from './secret-file.js';
 
 export interface KeyEncryptionKey {
   /** A public fingerprint (16 hex digits derived one-way from the key), or a KMS key id. Never the key. */
@@ -87,46 +86,9 @@ class LocalKek implements KeyEncryptionKey {
   }
 }
 
-const isPosix = process.platform !== 'win32';
-
 /** Loads a KEK from a key file, refusing a missing, malformed, wrong-length or group/other-accessible file. */
 export function loadKeyFile(path: string): KeyEncryptionKey {
-  let st: ReturnType<typeof lstatSync>;
-  try {
-    st = lstatSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new KeyFileError(
-      path,
-      code === 'ENOENT'
-        ? 'does not exist (create one with `sushruta keys init`, or restore it from its backup)'
-        : `cannot be read (${code})`,
-    );
-  }
-  if (st.isSymbolicLink()) throw new KeyFileError(path, 'is a symbolic link; point the configuration at the key file itself');
-  if (!st.isFile()) throw new KeyFileError(path, 'is not a regular file');
-  if (isPosix && (st.mode & 0o077) !== 0) {
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new KeyFileError(path, `has mode ${mode}, readable or writable by group or others; it must be 0600 (chmod 600 ${path})`);
-  }
-  let text: string;
-  try {
-    text = readFileSync(path, 'ascii');
-  } catch (err) {
-    throw new KeyFileError(path, `cannot be read (${(err as NodeJS.ErrnoException).code})`);
-  }
-  const line = text.replace(/\r?\n$/, '');
-  if (!line.startsWith(KEK_FILE_PREFIX)) {
-    throw new KeyFileError(path, `is not a Sushruta key file (expected one line starting with '${KEK_FILE_PREFIX}')`);
-  }
-  const b64 = line.slice(KEK_FILE_PREFIX.length);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) {
-    throw new KeyFileError(path, 'is malformed: the key after the prefix is not standard base64 on a single line');
-  }
-  const bytes = Buffer.from(b64, 'base64');
-  if (bytes.length !== KEK_BYTES) {
-    throw new KeyFileError(path, `holds a ${bytes.length}-byte key; a version-1 key file holds exactly ${KEK_BYTES} bytes`);
-  }
+  const bytes = readSecretFile(path, KEK_FILE_PREFIX, KEK_BYTES, 'create one with `sushruta keys init`, or restore it from its backup');
   const kek = kekFromBytes(bytes);
   bytes.fill(0);
   return kek;
@@ -138,31 +100,11 @@ export function loadKeyFile(path: string): KeyEncryptionKey {
  * a key backup) before relying on it: without it, or a key backup, the data is unrecoverable.
  */
 export function createKeyFile(path: string): KeyEncryptionKey {
-  const dir = dirname(path);
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (isPosix) chmodSync(dir, 0o700);
-  }
   const key = randomBytes(KEK_BYTES);
-  let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    key.fill(0);
-    throw new KeyFileError(
-      path,
-      code === 'EEXIST' ? 'already exists; refusing to overwrite a key-encryption key' : `cannot be created (${code})`,
-    );
-  }
-  try {
-    writeSync(fd, `${KEK_FILE_PREFIX}${key.toString('base64')}\n`);
-    fsyncSync(fd);
+    createSecretFile(path, KEK_FILE_PREFIX, key, 'a key-encryption key');
+    return kekFromBytes(key);
   } finally {
-    closeSync(fd);
+    key.fill(0);
   }
-  if (isPosix) chmodSync(path, 0o600); // in case of an unusual umask; never wider than 0600
-  const kek = kekFromBytes(key);
-  key.fill(0);
-  return kek;
 }

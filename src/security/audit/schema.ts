@@ -1,0 +1,64 @@
+/**
+ * The audit log's tables (DESIGN.md invariant 3). Owned by security/audit; nothing else writes them.
+ *
+ * - `audit_log`: one row per audited interaction. `entry` is the record exactly as hashed (UTF-8
+ *   JSON, `record.ts`); `leaf_hash` = SHA-256(0x00 || entry), the RFC 6962 leaf of the log's Merkle
+ *   tree; each entry names the leaf hash of its predecessor (`prev`), which chains the rows. The
+ *   other columns repeat fields of the entry so auditors can search by patient, agent, date,
+ *   action and outcome; `audit verify` checks that they still say what the entry says.
+ * - `audit_checkpoint`: signed tree heads (a C2SP signed note, `checkpoint.ts`) every N records or
+ *   T seconds; also appended to a file outside the database.
+ *
+ * Both tables are append-only: triggers refuse UPDATE, DELETE and TRUNCATE for every role, and the
+ * privileges to do them are revoked from PUBLIC (the application's own role should hold only INSERT
+ * and SELECT on them: docs/OPERATIONS.md). A table owner or superuser can still disable the
+ * triggers; what they then change, delete or reorder is found by `audit verify`.
+ */
+import type { Migration } from '../../store/migrate.js';
+
+const STATEMENTS = [
+  `CREATE TABLE audit_log (
+    seq           bigint      PRIMARY KEY,
+    tenant_id     text        NOT NULL,
+    recorded_at   timestamptz NOT NULL,
+    request_id    text        NOT NULL,
+    action        text        NOT NULL,
+    resource_type text,
+    resource_id   text,
+    outcome       integer     NOT NULL,
+    agent         text        NOT NULL,
+    patients      text[]      NOT NULL,
+    entry         text        NOT NULL,
+    leaf_hash     bytea       NOT NULL
+  )`,
+  'CREATE INDEX audit_log_patients ON audit_log USING gin (patients)',
+  'CREATE INDEX audit_log_time ON audit_log (tenant_id, recorded_at)',
+  'CREATE INDEX audit_log_agent ON audit_log (tenant_id, agent, recorded_at)',
+  `CREATE TABLE audit_checkpoint (
+    size       bigint      PRIMARY KEY,
+    root       bytea       NOT NULL,
+    created_at timestamptz NOT NULL,
+    note       text        NOT NULL
+  )`,
+  `CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit log is append-only: % on % is refused', TG_OP, TG_TABLE_NAME
+    USING ERRCODE = 'insufficient_privilege';
+END
+$$`,
+  'CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_append_only()',
+  'CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()',
+  'CREATE TRIGGER audit_checkpoint_append_only BEFORE UPDATE OR DELETE ON audit_checkpoint FOR EACH ROW EXECUTE FUNCTION audit_append_only()',
+  'CREATE TRIGGER audit_checkpoint_no_truncate BEFORE TRUNCATE ON audit_checkpoint FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()',
+  'REVOKE UPDATE, DELETE, TRUNCATE ON audit_log, audit_checkpoint FROM PUBLIC',
+];
+
+export const auditMigrations: readonly Migration[] = [
+  {
+    id: 'audit/001-log',
+    // A function body holds semicolons, so the statements are run one by one rather than split.
+    up: async (tx) => {
+      for (const s of STATEMENTS) await tx.query(s);
+    },
+  },
+];

@@ -1,0 +1,285 @@
+/**
+ * `audit verify`: checks every record, link, Merkle tree head and signature of the audit log in one
+ * streaming pass, and names the first record that is not what was written.
+ *
+ * Needs no key but the audit log's public (verifier) key: entries are hashed as stored, sealed
+ * fields stay sealed. What each kind of tampering looks like to it:
+ *
+ * | tampering                                   | found as                                                      |
+ * |---------------------------------------------|---------------------------------------------------------------|
+ * | a field of an entry changed                 | the entry no longer hashes to its leaf hash (that record)     |
+ * | ...and its leaf hash recomputed             | the next record names another hash as its predecessor         |
+ * | ...and every later record rewritten to match| the next signed checkpoint's root differs (the records between the last good checkpoint and it) |
+ * | a searchable column changed                 | the column disagrees with the entry (that record)             |
+ * | a row deleted                               | a gap in the sequence (that record is missing)                |
+ * | rows reordered or renumbered                | a row holds the entry of another position (that record)       |
+ * | the tail cut off                            | a signed checkpoint (in the database or the file outside it) covers records that are gone |
+ * | a checkpoint forged or altered              | its signature or its root does not verify (that checkpoint)   |
+ */
+import { readFileSync } from 'node:fs';
+import type { Queryable } from '../../store/db.js';
+import type { CheckpointVerifier } from './checkpoint.js';
+import { leafHash, MerkleFrontier } from './merkle.js';
+import { agentOf, decodeRecord, GENESIS_PREV } from './record.js';
+
+export interface VerifyOptions {
+  readonly verifier: CheckpointVerifier;
+  /** The checkpoint file outside the database (JSON Lines), when there is one. */
+  readonly checkpointFile?: string;
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Rows read per query (default 10,000). */
+  readonly batch?: number;
+}
+
+export interface VerifyProblem {
+  /** The record (position) concerned, or for a checkpoint problem the size it claims. */
+  readonly seq: number;
+  readonly what: 'record' | 'checkpoint';
+  readonly problem: string;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly records: number;
+  /** Checkpoints whose signature and root were verified, in the database and in the file. */
+  readonly checkpoints: { readonly database: number; readonly file: number; readonly verifiedRoots: number };
+  /** The earliest problem, by position. */
+  readonly firstBad?: VerifyProblem;
+  /** Up to 100 problems, by position. */
+  readonly problems: readonly VerifyProblem[];
+  readonly seconds: number;
+}
+
+interface KnownCheckpoint {
+  readonly size: number;
+  readonly root: Buffer;
+  readonly source: string;
+}
+
+const MAX_PROBLEMS = 100;
+
+export async function verifyAuditLog(q: Queryable, opts: VerifyOptions): Promise<VerifyReport> {
+  const started = performance.now();
+  const problems: VerifyProblem[] = [];
+  const report = (p: VerifyProblem) => {
+    if (problems.length < MAX_PROBLEMS * 10) problems.push(p);
+  };
+
+  // 1. Checkpoints: every signature, and agreement between the database and the file.
+  const known = new Map<number, KnownCheckpoint>();
+  const remember = (c: KnownCheckpoint) => {
+    const had = known.get(c.size);
+    if (had && !had.root.equals(c.root)) {
+      report({
+        seq: c.size,
+        what: 'checkpoint',
+        problem: `two validly signed checkpoints at size ${c.size} (${had.source}, ${c.source}) have different roots: the log was forked`,
+      });
+    } else if (!had) known.set(c.size, c);
+  };
+  const dbRows = await q.query<{ size: string | number; root: Uint8Array; note: string }>(
+    'SELECT size, root, note FROM audit_checkpoint ORDER BY size',
+  );
+  let databaseCheckpoints = 0;
+  for (const row of dbRows.rows) {
+    const size = Number(row.size);
+    const opened = opts.verifier.open(row.note);
+    if (!opened.ok) {
+      report({ seq: size, what: 'checkpoint', problem: `checkpoint at size ${size} in the database: ${opened.problem}` });
+      continue;
+    }
+    if (opened.checkpoint.size !== size || !opened.checkpoint.root.equals(Buffer.from(row.root))) {
+      report({
+        seq: size,
+        what: 'checkpoint',
+        problem: `checkpoint at size ${size} in the database: its size or root column differs from its signed note`,
+      });
+      continue;
+    }
+    databaseCheckpoints += 1;
+    remember({ size, root: opened.checkpoint.root, source: 'database' });
+  }
+  let fileCheckpoints = 0;
+  if (opts.checkpointFile) {
+    let text = '';
+    try {
+      text = readFileSync(opts.checkpointFile, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    text.split('\n').forEach((line, i) => {
+      if (line.trim() === '') return;
+      let note: unknown;
+      try {
+        note = (JSON.parse(line) as { note?: unknown }).note;
+      } catch {
+        note = undefined;
+      }
+      if (typeof note !== 'string') {
+        report({ seq: 0, what: 'checkpoint', problem: `checkpoint file line ${i + 1} is not a checkpoint record` });
+        return;
+      }
+      const opened = opts.verifier.open(note);
+      if (!opened.ok) {
+        report({ seq: 0, what: 'checkpoint', problem: `checkpoint file line ${i + 1}: ${opened.problem}` });
+        return;
+      }
+      fileCheckpoints += 1;
+      remember({ size: opened.checkpoint.size, root: opened.checkpoint.root, source: 'checkpoint file' });
+    });
+  }
+
+  // 2. Records: sequence, entry hash, link, columns; tree heads at every known checkpoint.
+  const totalRes = await q.query<{ n: string | number | null }>('SELECT max(seq) AS n FROM audit_log');
+  const total = Number(totalRes.rows[0]?.n ?? 0);
+  const frontier = new MerkleFrontier();
+  let prevLeaf: string = GENESIS_PREV;
+  let expected = 1;
+  let lastGoodCheckpoint = 0;
+  let verifiedRoots = 0;
+  const batch = Math.max(100, opts.batch ?? 10_000);
+  for (;;) {
+    const res = await q.query<{
+      seq: string | number;
+      tenant_id: string;
+      recorded_at: Date | string;
+      request_id: string;
+      action: string;
+      resource_type: string | null;
+      resource_id: string | null;
+      outcome: number;
+      agent: string;
+      patients: string[];
+      entry: string;
+      leaf_hash: Uint8Array;
+    }>(
+      `SELECT seq, tenant_id, recorded_at, request_id, action, resource_type, resource_id, outcome, agent, patients, entry, leaf_hash
+       FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT ${batch}`,
+      [expected],
+    );
+    for (const row of res.rows) {
+      const seq = Number(row.seq);
+      if (seq !== expected) {
+        report({
+          seq: expected,
+          what: 'record',
+          problem:
+            seq === expected + 1
+              ? `record ${expected} is missing (deleted): the log goes from record ${expected - 1} to record ${seq}`
+              : `records ${expected}..${seq - 1} are missing (deleted): the log goes from record ${expected - 1} to record ${seq}`,
+        });
+      }
+      const bytes = Buffer.from(row.entry, 'utf8');
+      const leaf = leafHash(bytes);
+      const stored = Buffer.from(row.leaf_hash);
+      let rec: ReturnType<typeof decodeRecord> | undefined;
+      try {
+        rec = decodeRecord(row.entry);
+      } catch (err) {
+        report({ seq, what: 'record', problem: `record ${seq}: ${(err as Error).message}` });
+      }
+      if (rec && rec.seq !== seq) {
+        report({
+          seq,
+          what: 'record',
+          problem: `record ${seq}: the row holds the entry written as record ${rec.seq} (rows reordered, renumbered or copied)`,
+        });
+      } else if (!leaf.equals(stored)) {
+        report({
+          seq,
+          what: 'record',
+          problem: `record ${seq}: its entry was changed after it was written (it no longer hashes to its leaf hash)`,
+        });
+      } else if (rec && rec.prev !== prevLeaf && seq === expected) {
+        const before = seq - 1;
+        report({
+          seq: before,
+          what: 'record',
+          problem: `record ${before} was changed after it was written: record ${seq} names a different hash for its predecessor`,
+        });
+      }
+      if (rec) {
+        const columns = columnMismatch(row, rec);
+        if (columns)
+          report({
+            seq,
+            what: 'record',
+            problem: `record ${seq}: the ${columns} column was changed (it no longer says what the entry says)`,
+          });
+      }
+      // The tree is built from the entries as they are now; a changed record shows at the next checkpoint too.
+      frontier.append(leaf);
+      prevLeaf = leaf.toString('hex');
+      expected = seq + 1;
+      const c = known.get(frontier.size);
+      if (c) {
+        if (frontier.root().equals(c.root)) {
+          lastGoodCheckpoint = c.size;
+          verifiedRoots += 1;
+        } else if (!problems.some((p) => p.what === 'record' && p.seq > lastGoodCheckpoint && p.seq <= c.size)) {
+          // Only when no record in the interval was already named: then the interval is all we can say.
+          report({
+            seq: lastGoodCheckpoint + 1,
+            what: 'record',
+            problem: `the records ${lastGoodCheckpoint + 1}..${c.size} are not the ones the checkpoint at size ${c.size} (${c.source}) signed: at least one of them was rewritten`,
+          });
+        }
+      }
+      if (seq % 10_000 === 0) opts.onProgress?.(seq, total);
+    }
+    if (res.rows.length < batch) break;
+  }
+  const records = expected - 1;
+  opts.onProgress?.(records, total);
+
+  // 3. A signed checkpoint beyond the end: the tail was cut off.
+  const beyond = [...known.values()].filter((c) => c.size > records).sort((a, b) => b.size - a.size)[0];
+  if (beyond) {
+    report({
+      seq: records + 1,
+      what: 'record',
+      problem: `the log ends at record ${records}, but a signed checkpoint (${beyond.source}) covers ${beyond.size} records: records ${records + 1}..${beyond.size} were removed`,
+    });
+  }
+
+  // By position, records before checkpoints at the same position; otherwise in the order found.
+  const rank = (p: VerifyProblem) => (p.what === 'record' ? 0 : 1);
+  const sorted = problems.sort((a, b) => a.seq - b.seq || rank(a) - rank(b)).slice(0, MAX_PROBLEMS);
+  return {
+    ok: sorted.length === 0,
+    records,
+    checkpoints: { database: databaseCheckpoints, file: fileCheckpoints, verifiedRoots },
+    ...(sorted[0] ? { firstBad: sorted[0] } : {}),
+    problems: sorted,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The first searchable column that no longer says what the entry says, or undefined. */
+function columnMismatch(
+  row: {
+    tenant_id: string;
+    recorded_at: Date | string;
+    request_id: string;
+    action: string;
+    resource_type: string | null;
+    resource_id: string | null;
+    outcome: number;
+    agent: string;
+    patients: string[];
+  },
+  rec: ReturnType<typeof decodeRecord>,
+): string | undefined {
+  if (row.tenant_id !== rec.tenant) return 'tenant_id';
+  if (new Date(row.recorded_at).getTime() !== new Date(rec.time).getTime()) return 'recorded_at';
+  if (row.request_id !== rec.request) return 'request_id';
+  if (row.action !== rec.what.action) return 'action';
+  if (row.resource_type !== rec.what.type) return 'resource_type';
+  if (row.resource_id !== rec.what.id) return 'resource_id';
+  if (Number(row.outcome) !== rec.outcome.status) return 'outcome';
+  if (row.agent !== agentOf(rec)) return 'agent';
+  const a = [...row.patients];
+  const b = [...rec.patients];
+  if (a.length !== b.length || a.some((x, i) => x !== b[i])) return 'patients';
+  return undefined;
+}

@@ -1,0 +1,112 @@
+/**
+ * The audit log behind the real server, on both databases: what a record holds for a search with
+ * `_include` (every patient whose data left the server), that personal data in it is sealed, and
+ * that the server fails closed (no answer, no data) when the audit log cannot be written.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRecord } from '../../src/security/audit/record.js';
+import { codecSealer } from '../../src/security/audit/sink.js';
+import { type AtRestServer, atRestKinds, type Json, makeStorage, type Storage, startAtRest } from '../at-rest/harness.js';
+
+describe.each(atRestKinds())('audit log through the server on $name', ({ name }) => {
+  let storage: Storage;
+  let server: AtRestServer;
+  let patientId: string;
+  let otherId: string;
+
+  beforeAll(async () => {
+    storage = await makeStorage(name);
+    server = await startAtRest(storage);
+    const p = await server.fhir('POST', 'Patient', { resourceType: 'Patient', name: [{ family: 'Chaudhary', given: ['Sunita'] }] });
+    expect(p.status, p.text).toBe(201);
+    patientId = p.body.id;
+    const q = await server.fhir('POST', 'Patient', { resourceType: 'Patient', name: [{ family: 'Menon', given: ['Arjun'] }] });
+    otherId = q.body.id;
+    const e = await server.fhir('POST', 'Encounter', {
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: { reference: `Patient/${patientId}` },
+    });
+    expect(e.status, e.text).toBe(201);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    storage?.remove();
+  });
+
+  async function lastRecord() {
+    const res = await server.sushruta.db.query<{ entry: string; patients: string[]; action: string }>(
+      'SELECT entry, patients, action FROM audit_log ORDER BY seq DESC LIMIT 1',
+    );
+    const row = res.rows[0] as { entry: string; patients: string[]; action: string };
+    return { row, rec: decodeRecord(row.entry) };
+  }
+
+  it('records every patient whose data a search returned, _include included, with the query sealed', async () => {
+    const r = await server.fhir('GET', `Encounter?status=finished&_include=Encounter:subject`);
+    expect(r.status, r.text).toBe(200);
+    expect((r.body.entry as Json[]).map((x) => x.resource.resourceType).sort()).toEqual(['Encounter', 'Patient']);
+    const { row, rec } = await lastRecord();
+    expect(row.action).toBe('search-type');
+    expect(row.patients).toEqual([patientId]);
+    expect(rec.patients).toEqual([patientId]);
+    expect(rec.what.resourceCount).toBe(2);
+    expect(rec.what.resources).toContain(`Patient/${patientId}`);
+    expect(rec.outcome).toMatchObject({ status: 200, rule: 'local-operator', reason: null });
+    // The query is sealed with the hospital's data key: not in the entry, but readable with the key.
+    expect(row.entry).not.toContain('finished');
+    expect(rec.what.query).toHaveProperty('sealed');
+    const crypto = server.sushruta.crypto;
+    expect(crypto).toBeDefined();
+    const sealer = codecSealer(crypto?.codec as NonNullable<typeof crypto>['codec']);
+    expect(sealer.open(rec.tenant, rec.request, 'query', rec.what.query as never)).toBe('status=finished&_include=Encounter:subject');
+  });
+
+  it('records a name search without the name, and a read with its patient', async () => {
+    const s = await server.fhir('GET', 'Patient?family=chaudhary');
+    expect(s.status).toBe(200);
+    let { row } = await lastRecord();
+    expect(row.entry.toLowerCase()).not.toContain('chaudhary');
+    expect(row.patients).toEqual([patientId]);
+    const read = await server.fhir('GET', `Patient/${otherId}`);
+    expect(read.status).toBe(200);
+    ({ row } = await lastRecord());
+    expect(row.action).toBe('read');
+    expect(row.patients).toEqual([otherId]);
+  });
+
+  it('fails closed: when the audit log cannot be written, the request fails and no data leaves', async () => {
+    const db = server.sushruta.db;
+    await db.query(`CREATE FUNCTION audit_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'disk full (test)';
+END
+$$`);
+    await db.query('CREATE TRIGGER audit_test_refuse BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_test_refuse()');
+    try {
+      const read = await server.fhir('GET', `Patient/${patientId}`);
+      expect(read.status).toBe(503);
+      expect(read.body.resourceType).toBe('OperationOutcome');
+      expect(read.text).toMatch(/the audit log could not record this request/);
+      expect(read.text).not.toMatch(/Chaudhary|Sunita/);
+      const search = await server.fhir('GET', 'Patient?family=chaudhary');
+      expect(search.status).toBe(503);
+      expect(search.text).not.toMatch(/Chaudhary|Sunita/);
+      const write = await server.fhir('POST', 'Patient', { resourceType: 'Patient', name: [{ family: 'Unaudited' }] });
+      expect(write.status).toBe(503);
+    } finally {
+      await db.query('DROP TRIGGER audit_test_refuse ON audit_log');
+      await db.query('DROP FUNCTION audit_test_refuse()');
+    }
+    const again = await server.fhir('GET', `Patient/${patientId}`);
+    expect(again.status).toBe(200);
+    // The refused write left nothing behind: a write and its audit record commit together or not at all.
+    const unaudited = await server.fhir('GET', 'Patient?family=unaudited&_summary=count');
+    expect(unaudited.body.total).toBe(0);
+    const report = await server.sushruta.auditAdmin?.verify();
+    expect(report).toMatchObject({ ok: true });
+    expect(report?.records).toBeGreaterThan(5);
+  });
+});
