@@ -77,6 +77,43 @@ describe.each(atRestKinds())('audit log through the server on $name', ({ name })
     expect(row.patients).toEqual([otherId]);
   });
 
+  it('records every entry of a transaction Bundle with the Bundle, in its transaction', async () => {
+    const count = async () =>
+      Number((await server.sushruta.db.query<{ n: string | number }>('SELECT count(*) AS n FROM audit_log')).rows[0]?.n);
+    const before = await count();
+    const r = await server.fhir('POST', '', {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: 'urn:uuid:8f1c6a52-0b7e-4f43-9a3e-2d9d6f1f0a01',
+          request: { method: 'POST', url: 'Patient' },
+          resource: { resourceType: 'Patient', name: [{ family: 'Bundled' }] },
+        },
+        {
+          request: { method: 'POST', url: 'Encounter' },
+          resource: {
+            resourceType: 'Encounter',
+            status: 'planned',
+            class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+            subject: { reference: 'urn:uuid:8f1c6a52-0b7e-4f43-9a3e-2d9d6f1f0a01' },
+          },
+        },
+      ],
+    });
+    expect(r.status, r.text).toBe(200);
+    const newId = (r.body.entry[0].response.location as string).split('/')[1];
+    expect(await count()).toBe(before + 3);
+    const rows = await server.sushruta.db.query<{ action: string; resource_type: string | null; patients: string[] }>(
+      'SELECT action, resource_type, patients FROM audit_log ORDER BY seq DESC LIMIT 3',
+    );
+    expect(rows.rows.map((x) => [x.action, x.resource_type, x.patients])).toEqual([
+      ['transaction', null, [newId]],
+      ['create', 'Encounter', [newId]],
+      ['create', 'Patient', [newId]],
+    ]);
+  });
+
   it('fails closed: when the audit log cannot be written, the request fails and no data leaves', async () => {
     const db = server.sushruta.db;
     await db.query(`CREATE FUNCTION audit_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -17,6 +17,8 @@ export interface EntryExecutor {
   /** Runs one entry's request through the full pipeline (authorize, operate) inside `q`. */
   (req: FhirRequest, q: Queryable | undefined, assignedId?: string): Promise<FhirResponse>;
   route(req: FhirRequest): Route;
+  /** Runs last inside a transaction Bundle's transaction, after every entry (the entries' audit records). */
+  beforeCommit?(q: Queryable): Promise<void>;
 }
 
 interface ParsedEntry {
@@ -180,6 +182,7 @@ export async function transaction(
         throw entryError(e.index, err);
       }
     }
+    await exec.beforeCommit?.(tx);
   });
   return {
     status: 200,

@@ -18,6 +18,13 @@ import { type FhirRequest, type FhirResponse, type Route, route } from './reques
 import { history, searchType } from './search.js';
 
 export class FhirService {
+  /**
+   * Audit entries of a transaction Bundle's entries, appended together just before the Bundle
+   * commits. Taking the audit chain's lock is then the last thing every write transaction does,
+   * so a transaction holding it never waits for a row lock and no deadlock can form.
+   */
+  readonly #deferred = new WeakMap<Queryable, AuditEntry[]>();
+
   constructor(readonly deps: FhirDeps) {}
 
   /** Handles one request through every stage. Errors come back as `FhirError`s, already audited. */
@@ -43,7 +50,7 @@ export class FhirService {
         // transaction (a transaction Bundle's entry) or one of its own.
         const writeAndAudit = async (q: Queryable) => {
           const out = await this.#operate(ctx, rt, req, q, assignedId);
-          await this.#audit(ctx, rt, req, out.status, rule, out, undefined, out.headers.ETag, q);
+          await this.#audit(ctx, rt, req, out.status, rule, out, undefined, out.headers.ETag, q, tx !== undefined);
           return out;
         };
         res = tx ? await writeAndAudit(tx) : await this.deps.db.transaction(writeAndAudit);
@@ -74,12 +81,13 @@ export class FhirService {
     error: FhirError | undefined,
     etagHeader?: string,
     tx?: Queryable,
+    defer = false,
   ): Promise<void> {
     const sink = this.deps.audit;
     try {
       const entry: AuditEntry = {
         ctx,
-        interaction: r ? accessRequest(r).interaction : 'read',
+        interaction: r ? auditedInteraction(r, req) : 'read',
         ...(r && 'type' in r ? { resourceType: r.type } : {}),
         ...(r && 'id' in r ? { id: r.id } : {}),
         ...(etagHeader ? { versionId: etagHeader.replace(/^W\/"|"$/g, '') } : {}),
@@ -88,10 +96,29 @@ export class FhirService {
         ...(res?.patients ? { patients: res.patients } : {}),
         outcome: { status, ...(rule ? { rule } : {}), ...(error ? { error } : {}) },
       };
-      if (tx && sink.appendWithin) await sink.appendWithin(tx, entry);
+      if (tx && defer) {
+        const list = this.#deferred.get(tx) ?? [];
+        list.push(entry);
+        this.#deferred.set(tx, list);
+      } else if (tx && sink.appendWithin) await sink.appendWithin(tx, entry);
       else await sink.append(entry);
     } catch {
       // Fail closed (invariant 3): no audit, no answer (and inside a transaction, no write).
+      throw new AuditFailure();
+    }
+  }
+
+  /** Appends the deferred audit entries of a transaction Bundle inside its transaction. */
+  async #flushDeferred(tx: Queryable): Promise<void> {
+    const list = this.#deferred.get(tx) ?? [];
+    this.#deferred.delete(tx);
+    const sink = this.deps.audit;
+    try {
+      for (const entry of list) {
+        if (sink.appendWithin) await sink.appendWithin(tx, entry);
+        else await sink.append(entry);
+      }
+    } catch {
       throw new AuditFailure();
     }
   }
@@ -137,6 +164,7 @@ export class FhirService {
         const bundle: Bundle = checkBundle(req.body, d.limits.bundleEntries);
         const exec = Object.assign((entryReq: FhirRequest, q: Queryable | undefined, id?: string) => this.#run(ctx, entryReq, q, id), {
           route: (entryReq: FhirRequest) => route(entryReq.method, entryReq.path, isResourceType),
+          beforeCommit: (q: Queryable) => this.#flushDeferred(q),
         }) satisfies EntryExecutor;
         return bundle.type === 'transaction' ? transaction(d, bundle, exec, base, ctx.lenient) : batch(bundle, exec, base);
       }
@@ -180,6 +208,12 @@ class AuditFailure extends FhirError {
   constructor() {
     super(503, [issue('transient', 'the audit log could not record this request, so it was refused; try again shortly')]);
   }
+}
+
+/** The interaction a record names: a Bundle says whether it was a batch or a transaction. */
+function auditedInteraction(r: Route, req: FhirRequest): AccessRequest['interaction'] {
+  if (r.kind === 'bundle' && (req.body as { type?: unknown } | undefined)?.type === 'transaction') return 'transaction';
+  return accessRequest(r).interaction;
 }
 
 function accessRequest(r: Route): AccessRequest {

@@ -106,30 +106,39 @@ export function consistencyProof(leaves: readonly MerkleHash[], size1: number): 
 
 const isHash = (h: Uint8Array): boolean => h.length === 32;
 
+/** The node indexes of the verification walks of RFC 9162 (fn: first/leaf, sn: last). */
+interface Walk {
+  fn: number;
+  sn: number;
+}
+
+function halve(at: Walk): void {
+  at.fn = Math.floor(at.fn / 2);
+  at.sn = Math.floor(at.sn / 2);
+}
+
+/** "If LSB(fn) is not set, right-shift fn and sn equally until either LSB(fn) is set or fn is 0." */
+function shiftWhileEven(at: Walk): void {
+  while (at.fn % 2 === 0 && at.fn !== 0) halve(at);
+}
+
 /** RFC 9162 2.1.3.2: whether `proof` shows the leaf with hash `leaf` at `index` in the tree of `size` with head `root`. */
 export function verifyInclusion(leaf: Uint8Array, index: number, size: number, proof: readonly Uint8Array[], root: Uint8Array): boolean {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false;
   if (!isHash(leaf) || !isHash(root) || !proof.every(isHash)) return false;
-  let fn = index;
-  let sn = size - 1;
+  const at = { fn: index, sn: size - 1 };
   let r: Uint8Array = leaf;
   for (const p of proof) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
+    if (at.sn === 0) return false;
+    if (at.fn % 2 === 1 || at.fn === at.sn) {
       r = nodeHash(p, r);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
-      }
+      shiftWhileEven(at);
     } else {
       r = nodeHash(r, p);
     }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+    halve(at);
   }
-  return sn === 0 && Buffer.from(r).equals(Buffer.from(root));
+  return at.sn === 0 && Buffer.from(r).equals(Buffer.from(root));
 }
 
 /** RFC 9162 2.1.4.2: whether `proof` shows that the tree (`size1`, `root1`) is a prefix of (`size2`, `root2`). */
@@ -148,32 +157,22 @@ export function verifyConsistency(
   if (proof.length === 0 || !isHash(root1) || !isHash(root2)) return false;
   // A first tree whose size is a power of two is a complete subtree: its head starts the path.
   const path = isPowerOfTwo(size1) ? [root1, ...proof] : [...proof];
-  let fn = size1 - 1;
-  let sn = size2 - 1;
-  while (fn % 2 === 1) {
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
+  const at = { fn: size1 - 1, sn: size2 - 1 };
+  while (at.fn % 2 === 1) halve(at);
   let fr: Uint8Array = path[0] as Uint8Array;
   let sr: Uint8Array = path[0] as Uint8Array;
   for (const c of path.slice(1)) {
-    if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
+    if (at.sn === 0) return false;
+    if (at.fn % 2 === 1 || at.fn === at.sn) {
       fr = nodeHash(c, fr);
       sr = nodeHash(c, sr);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
-      }
+      shiftWhileEven(at);
     } else {
       sr = nodeHash(sr, c);
     }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+    halve(at);
   }
-  return sn === 0 && eq(fr, root1) && eq(sr, root2);
+  return at.sn === 0 && eq(fr, root1) && eq(sr, root2);
 }
 
 function isPowerOfTwo(n: number): boolean {

@@ -58,6 +58,22 @@ interface KnownCheckpoint {
 
 const MAX_PROBLEMS = 100;
 
+/** A row of audit_log as the database returns it. */
+interface AuditRow {
+  readonly seq: string | number;
+  readonly tenant_id: string;
+  readonly recorded_at: Date | string;
+  readonly request_id: string;
+  readonly action: string;
+  readonly resource_type: string | null;
+  readonly resource_id: string | null;
+  readonly outcome: number;
+  readonly agent: string;
+  readonly patients: string[];
+  readonly entry: string;
+  readonly leaf_hash: Uint8Array;
+}
+
 export async function verifyAuditLog(q: Queryable, opts: VerifyOptions): Promise<VerifyReport> {
   const started = performance.now();
   const problems: VerifyProblem[] = [];
@@ -139,20 +155,7 @@ export async function verifyAuditLog(q: Queryable, opts: VerifyOptions): Promise
   let verifiedRoots = 0;
   const batch = Math.max(100, opts.batch ?? 10_000);
   for (;;) {
-    const res = await q.query<{
-      seq: string | number;
-      tenant_id: string;
-      recorded_at: Date | string;
-      request_id: string;
-      action: string;
-      resource_type: string | null;
-      resource_id: string | null;
-      outcome: number;
-      agent: string;
-      patients: string[];
-      entry: string;
-      leaf_hash: Uint8Array;
-    }>(
+    const res = await q.query<AuditRow>(
       `SELECT seq, tenant_id, recorded_at, request_id, action, resource_type, resource_id, outcome, agent, patients, entry, leaf_hash
        FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT ${batch}`,
       [expected],
@@ -256,20 +259,7 @@ export async function verifyAuditLog(q: Queryable, opts: VerifyOptions): Promise
 }
 
 /** The first searchable column that no longer says what the entry says, or undefined. */
-function columnMismatch(
-  row: {
-    tenant_id: string;
-    recorded_at: Date | string;
-    request_id: string;
-    action: string;
-    resource_type: string | null;
-    resource_id: string | null;
-    outcome: number;
-    agent: string;
-    patients: string[];
-  },
-  rec: ReturnType<typeof decodeRecord>,
-): string | undefined {
+function columnMismatch(row: AuditRow, rec: ReturnType<typeof decodeRecord>): string | undefined {
   if (row.tenant_id !== rec.tenant) return 'tenant_id';
   if (new Date(row.recorded_at).getTime() !== new Date(rec.time).getTime()) return 'recorded_at';
   if (row.request_id !== rec.request) return 'request_id';
