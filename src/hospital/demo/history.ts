@@ -34,7 +34,7 @@ import {
   UCUM,
 } from './clinical.js';
 import type { PatientProfile } from './patient.js';
-import type { Rng } from './random.js';
+import { at, type Rng } from './random.js';
 import { type DeptKey, department, doctorDisplay, SNOMED, type StaffSpec, staffOf } from './staff.js';
 import { addDays, istDateTime } from './time.js';
 
@@ -232,6 +232,7 @@ export function buildHistory(rng: Rng, p: PatientProfile, ctx: HistoryContext): 
         code: { coding: [{ system: ICD10, code: v.dx.code, display: v.dx.display }], text: v.dx.display },
         subject,
         encounter: encRef,
+        // biome-ignore lint/complexity/useMathMinMax: ISO date strings compare as text; Math.max would turn them into NaN
         onsetDateTime: onset < p.birthDate ? p.birthDate : onset,
         ...(resolved ? { abatementDateTime: abatement } : {}),
         recordedDate: start,
@@ -396,6 +397,6 @@ export function buildHistory(rng: Rng, p: PatientProfile, ctx: HistoryContext): 
     for (const mr of list.slice(0, -1)) mr.status = 'completed';
   }
 
-  const last = visits[visits.length - 1]!;
+  const last = at(visits, visits.length - 1, 'visits');
   return { entries, lastDept: last.dx.dept, lastDoctor: last.doctor, chronic: chronic.length > 0 };
 }

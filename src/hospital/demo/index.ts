@@ -14,7 +14,7 @@
 import type { Appointment, Bundle, BundleEntry, Encounter, Patient, Resource, Schedule, Slot } from '@medplum/fhirtypes';
 import { AMB, attender, buildHistory, type Entry } from './history.js';
 import { buildPatient, type PatientContext } from './patient.js';
-import { Rng } from './random.js';
+import { at, Rng } from './random.js';
 import {
   CLINICAL_DEPARTMENTS,
   DEPARTMENTS,
@@ -178,7 +178,7 @@ export function demoHospitalBundles(opts: DemoOptions = {}): Bundle[] {
         [1, 25],
         [2, 15],
       ] as const);
-      const day = days[dayIndex]!;
+      const day = at(days, dayIndex, 'days');
       const deptKey: DeptKey = history.lastDept;
       const candidates = [history.lastDoctor, ...staffOf(deptKey).filter((d) => d.id !== history.lastDoctor.id)];
       const from = rng.int(0, (OPD_END - OPD_START) / SLOT_MINUTES - 1);
@@ -186,7 +186,7 @@ export function demoHospitalBundles(opts: DemoOptions = {}): Bundle[] {
       for (const doc of candidates) {
         const list = slots.get(`${doc.id}|${day}`) ?? [];
         for (let k = 0; k < list.length && !chosen; k++) {
-          const s = list[(from + k) % list.length]!;
+          const s = at(list, (from + k) % list.length, 'slots');
           if (!s.busy) chosen = s;
         }
         if (chosen) break;
@@ -262,7 +262,7 @@ export function demoHospitalBundles(opts: DemoOptions = {}): Bundle[] {
         { reference: `PractitionerRole/role-${doctor.id}` },
         { reference: `Location/${dept.opd}` },
       ],
-      planningHorizon: { start: istDateTime(days[0]!, OPD_START), end: istDateTime(days[2]!, OPD_END) },
+      planningHorizon: { start: istDateTime(at(days, 0, 'days'), OPD_START), end: istDateTime(at(days, 2, 'days'), OPD_END) },
       comment: 'OPD 09:00-13:00 IST, 15-minute slots',
     };
     fixed.push(putEntry(schedule));

@@ -6,7 +6,7 @@ import type { Address, HumanName, Identifier, Patient, PatientContact } from '@m
 import { ABHA_ADDRESS_SYSTEM, ABHA_NUMBER_SYSTEM, isValidAbhaAddress, randomAbhaNumber } from './abha.js';
 import { type Community, COMMUNITIES, communityById, KAUR, type Name, nameIn, SINGH, variantForIndex } from './names.js';
 import { DELHI_NCR, placeByKey } from './places.js';
-import type { Rng } from './random.js';
+import { at, type Rng } from './random.js';
 import { addDays, ageOn } from './time.js';
 import { formatUhid, UHID_SYSTEM } from './uhid.js';
 
@@ -113,7 +113,7 @@ function guardian(rng: Rng, c: Community, child: FullName, phone: string, addres
       { coding: [{ system: V2_0131, code: 'N', display: 'Next-of-Kin' }] },
       { coding: [{ system: ROLE_CODE, code: 'PRN', display: 'parent' }], text: mother ? 'Mother' : 'Father' },
     ],
-    name: humanNames(parent, c, false)[0]!,
+    name: at(humanNames(parent, c, false), 0, 'names'),
     telecom: [{ system: 'phone', value: phone, use: 'mobile', rank: 1 }],
     address,
     gender: mother ? 'female' : 'male',
@@ -183,7 +183,7 @@ export function buildPatient(rng: Rng, index: number, ctx: PatientContext): Pati
       assigner: { display: 'National Health Authority' },
     });
     if (age >= 18 && rng.chance(0.6)) {
-      const user = `${name.given[0]![0].toLowerCase()}.${rng.digits(4)}`;
+      const user = `${at(name.given, 0, 'given names')[0].toLowerCase()}.${rng.digits(4)}`;
       const value = `${user}@abdm`;
       if (isValidAbhaAddress(value)) {
         identifier.push({
@@ -219,8 +219,8 @@ export function buildPatient(rng: Rng, index: number, ctx: PatientContext): Pati
   if (age >= 18) {
     const widowed = age >= 60 && rng.chance(0.2);
     const married = !widowed && age >= 23 && rng.chance(0.8);
-    const code = widowed ? ['W', 'Widowed'] : married ? ['M', 'Married'] : ['U', 'unmarried'];
-    patient.maritalStatus = { coding: [{ system: MARITAL, code: code[0]!, display: code[1]! }] };
+    const [code, display] = widowed ? ['W', 'Widowed'] : married ? ['M', 'Married'] : ['U', 'unmarried'];
+    patient.maritalStatus = { coding: [{ system: MARITAL, code, display }] };
   } else {
     patient.contact = [guardian(rng, community, name, phone, address)];
   }

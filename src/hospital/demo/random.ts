@@ -102,3 +102,10 @@ export class Rng {
     return `${w.slice(0, 8)}-${w.slice(8, 12)}-4${w.slice(13, 16)}-${v}${w.slice(17, 20)}-${w.slice(20, 32)}`;
   }
 }
+
+/** `list[i]`, or a clear error naming `what` when `i` is outside the list (a generator bug, never input). */
+export function at<T>(list: readonly T[], i: number, what = 'table'): T {
+  const v = list[i];
+  if (v === undefined) throw new RangeError(`${what}: no entry ${i} in a list of ${list.length}`);
+  return v;
+}

@@ -2,6 +2,7 @@
  * The Verhoeff check digit (dihedral group D5), used as the last digit of the 14-digit ABHA
  * number (and of Aadhaar). Detects every single-digit error and every adjacent transposition.
  */
+import { at } from './random.js';
 
 const D: readonly (readonly number[])[] = [
   [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
@@ -37,7 +38,7 @@ function run(digits: string, offset: number): number {
   let c = 0;
   for (let i = 0; i < digits.length; i++) {
     const d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    c = D[c]![P[(i + offset) % 8]![d]!]!;
+    c = at(at(D, c, 'Verhoeff D'), at(at(P, (i + offset) % 8, 'Verhoeff P'), d, 'Verhoeff P'), 'Verhoeff D');
   }
   return c;
 }
@@ -45,7 +46,7 @@ function run(digits: string, offset: number): number {
 /** The check digit to append to `digits`. */
 export function verhoeffCheckDigit(digits: string): number {
   requireDigits(digits);
-  return INV[run(digits, 1)]!;
+  return at(INV, run(digits, 1), 'Verhoeff inverse');
 }
 
 /** True when the last digit of `digitsWithCheck` is its correct Verhoeff check digit. */
