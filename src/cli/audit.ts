@@ -13,6 +13,7 @@ import { dbTarget } from '../runtime/open.js';
 import { type CheckpointVerifier, openSigningKey, verifierFromVkey } from '../security/audit/checkpoint.js';
 import { type VerifyReport, verifyAuditLog } from '../security/audit/verify.js';
 import { openDb } from '../store/open-db.js';
+import { adminCall } from './admin-client.js';
 import { Progress } from './progress.js';
 
 export class AuditCliError extends Error {
@@ -25,19 +26,8 @@ interface VerifyFlags {
   json?: boolean;
 }
 
-async function remoteCall<T>(url: string, method: string, path: string): Promise<T> {
-  const res = await fetch(`${url}/admin/audit${path}`, {
-    method,
-    ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
-  });
-  const text = await res.text();
-  const parsed = text ? JSON.parse(text) : undefined;
-  if (!res.ok) {
-    const msg = parsed?.issue?.map((i: { diagnostics?: string }) => i.diagnostics).join('; ') ?? text;
-    throw new AuditCliError(`the server refused (${res.status}): ${msg}`);
-  }
-  return parsed as T;
-}
+const remoteCall = <T>(url: string, method: 'GET' | 'POST', path: string): Promise<T> =>
+  adminCall<T>(url, method, `/audit${path}`, method === 'POST' ? {} : undefined, (m) => new AuditCliError(m));
 
 function verifierFor(config: Config, vkey: string | undefined): CheckpointVerifier {
   if (vkey) {

@@ -13,6 +13,7 @@ import { ALL_MIGRATIONS, dbTarget, openSushruta } from '../runtime/open.js';
 
 import { openDb } from '../store/open-db.js';
 import { migrate } from '../store/migrate.js';
+import { adminCall } from './admin-client.js';
 import { Progress } from './progress.js';
 
 export class KeysCliError extends Error {
@@ -30,20 +31,8 @@ interface KeysTarget {
   close(): Promise<void>;
 }
 
-async function httpCall<T>(url: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${url}/admin/keys${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  const parsed = text ? JSON.parse(text) : undefined;
-  if (!res.ok) {
-    const msg = parsed?.issue?.map((i: { diagnostics?: string }) => i.diagnostics).join('; ') ?? text;
-    throw new KeysCliError(`the server refused (${res.status}): ${msg}`);
-  }
-  return parsed as T;
-}
+const httpCall = <T>(url: string, method: string, path: string, body?: unknown): Promise<T> =>
+  adminCall<T>(url, method, `/keys${path}`, body, (m) => new KeysCliError(m));
 
 function remote(url: string): KeysTarget {
   return {
