@@ -6,6 +6,7 @@
  * `--key`. With PGlite and a running server, the server verifies (it owns the database); otherwise
  * the command reads the database itself, with progress.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { auditCheckpointFilePath, auditKeyFilePath, type Config } from '../config/config.js';
 import { acquireLock, lockHolder } from '../runtime/lock.js';
@@ -41,6 +42,9 @@ function verifierFor(config: Config, vkey: string | undefined): CheckpointVerifi
 }
 
 async function verifyLocally(config: Config, flags: VerifyFlags): Promise<VerifyReport> {
+  if (flags.checkpointFile && !existsSync(flags.checkpointFile)) {
+    throw new AuditCliError(`--checkpoint-file: ${flags.checkpointFile} does not exist`);
+  }
   const verifier = verifierFor(config, flags.key);
   const lock = config.databaseUrl ? undefined : acquireLock(config.dataDir);
   try {
@@ -53,6 +57,7 @@ async function verifyLocally(config: Config, flags: VerifyFlags): Promise<Verify
         verifyAuditLog(q, {
           verifier,
           checkpointFile: flags.checkpointFile ?? auditCheckpointFilePath(config),
+          requireCheckpointFile: flags.checkpointFile !== undefined,
           onProgress: (done, total) => {
             progress ??= new Progress('verifying audit records', total);
             progress.update(done);
@@ -74,6 +79,11 @@ function printReport(r: VerifyReport, via: string, out: NodeJS.WritableStream = 
       `${r.checkpoints.file} in the checkpoint file, ${r.checkpoints.verifiedRoots} tree heads recomputed and matched; ` +
       `${r.seconds.toFixed(1)} s (${rate.toLocaleString('en-IN')} records/s)\n`,
   );
+  if (!r.checkpointFile.found) {
+    out.write(
+      `warning: no checkpoint file at ${r.checkpointFile.path ?? '(none given)'}: a tail cut off together with its database checkpoints would not show\n`,
+    );
+  }
   if (r.ok) {
     out.write('OK: every record, link, tree head and signature verifies.\n');
     return;

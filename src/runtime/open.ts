@@ -95,23 +95,27 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
     }
     const statistics = new StatisticsKeeper(db, undefined, onError);
     await statistics.analyze();
-    const opened = opts.audit ? undefined : await openAuditLog(config, db, onError);
-    const auditLog = opened?.log;
-    const audit = opts.audit ?? new ChainedAuditSink(auditLog as AuditLog, crypto ? codecSealer(crypto.codec) : plainSealer);
-    const auditAdmin: AuditAdmin | undefined = opened && {
-      vkey: opened.signer.vkey,
-      verify: async (onProgress) => {
-        // Checkpoints this process made are stored before verifying, so the tail is covered too.
-        await opened.log.checkpoint();
-        return db.unlimited((q) =>
-          verifyAuditLog(q, {
-            verifier: opened.signer,
-            checkpointFile: auditCheckpointFilePath(config),
-            ...(onProgress ? { onProgress } : {}),
-          }),
-        );
-      },
-    };
+    // The tamper-evident log, unless a test supplied its own sink to inspect entries in memory.
+    let audit: AuditSink;
+    let auditLog: AuditLog | undefined;
+    let auditAdmin: AuditAdmin | undefined;
+    if (opts.audit) {
+      audit = opts.audit;
+    } else {
+      const { log, signer } = await openAuditLog(config, db, onError);
+      auditLog = log;
+      audit = new ChainedAuditSink(log, crypto ? codecSealer(crypto.codec) : plainSealer);
+      auditAdmin = {
+        vkey: signer.vkey,
+        verify: async (onProgress) => {
+          // Checkpoints this process made are stored before verifying, so the tail is covered too.
+          await log.checkpoint();
+          return db.unlimited((q) =>
+            verifyAuditLog(q, { verifier: signer, checkpointFile: auditCheckpointFilePath(config), ...(onProgress ? { onProgress } : {}) }),
+          );
+        },
+      };
+    }
     const policy = opts.policy ?? localOperatorPolicy;
     const service = new FhirService({ db, store, policy, audit, limits: config.limits, statistics });
     return {

@@ -51,6 +51,7 @@ describe('sushruta audit', () => {
     expect(report.ok).toBe(true);
     expect(report.records).toBeGreaterThanOrEqual(3);
     expect(report.checkpoints.file).toBeGreaterThanOrEqual(1);
+    expect(report.checkpointFile.found).toBe(true);
 
     const db = await openDb({ kind: 'pglite', dataDir });
     try {
@@ -63,6 +64,10 @@ describe('sushruta audit', () => {
     const bad = await runCli(['audit', 'verify', '--key', vkey, ...dir]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/TAMPERED: record 2: its entry was changed after it was written/);
+
+    const noFile = await runCli(['audit', 'verify', '--key', vkey, '--checkpoint-file', join(root, 'no-such.jsonl'), ...dir]);
+    expect(noFile.code).toBe(2);
+    expect(noFile.stderr).toMatch(/--checkpoint-file: .*no-such\.jsonl does not exist/);
 
     const wrongKey = await runCli(['audit', 'verify', '--key', 'not-a-key', ...dir]);
     expect(wrongKey.code).toBe(2);

@@ -26,6 +26,8 @@ export interface VerifyOptions {
   readonly verifier: CheckpointVerifier;
   /** The checkpoint file outside the database (JSON Lines), when there is one. */
   readonly checkpointFile?: string;
+  /** Refuse to verify when `checkpointFile` does not exist (an auditor named it: a wrong path must not pass silently). */
+  readonly requireCheckpointFile?: boolean;
   readonly onProgress?: (done: number, total: number) => void;
   /** Rows read per query (default 10,000). */
   readonly batch?: number;
@@ -43,6 +45,8 @@ export interface VerifyReport {
   readonly records: number;
   /** Checkpoints whose signature and root were verified, in the database and in the file. */
   readonly checkpoints: { readonly database: number; readonly file: number; readonly verifiedRoots: number };
+  /** The checkpoint file read, or why none was: without it a cut tail with its checkpoints cannot be seen. */
+  readonly checkpointFile: { readonly path: string | null; readonly found: boolean };
   /** The earliest problem, by position. */
   readonly firstBad?: VerifyProblem;
   /** Up to 100 problems, by position. */
@@ -116,12 +120,15 @@ export async function verifyAuditLog(q: Queryable, opts: VerifyOptions): Promise
     remember({ size, root: opened.checkpoint.root, source: 'database' });
   }
   let fileCheckpoints = 0;
+  let fileFound = opts.checkpointFile !== undefined;
   if (opts.checkpointFile) {
     let text = '';
     try {
       text = readFileSync(opts.checkpointFile, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (opts.requireCheckpointFile) throw new Error(`the checkpoint file ${opts.checkpointFile} does not exist`);
+      fileFound = false;
     }
     text.split('\n').forEach((line, i) => {
       if (line.trim() === '') return;
@@ -252,6 +259,7 @@ export async function verifyAuditLog(q: Queryable, opts: VerifyOptions): Promise
     ok: sorted.length === 0,
     records,
     checkpoints: { database: databaseCheckpoints, file: fileCheckpoints, verifiedRoots },
+    checkpointFile: { path: opts.checkpointFile ?? null, found: fileFound },
     ...(sorted[0] ? { firstBad: sorted[0] } : {}),
     problems: sorted,
     seconds: (performance.now() - started) / 1000,
