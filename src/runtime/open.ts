@@ -83,6 +83,11 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
     await migrate(db, ALL_MIGRATIONS);
     const tenantId = TenantId(config.tenant);
     const crypto = opts.encryption === false ? undefined : await openCrypto(config, db, tenantId);
+    if (crypto?.createdKeyFile) {
+      process.stderr.write(
+        `sushruta: created the key-encryption key ${crypto.keyFile} (mode 0600). Back it up apart from the data, or export a key backup with \`sushruta keys export\`: without either, nobody can read the data.\n`,
+      );
+    }
     // The transform is process-wide: one Sushruta per process (tests open them one at a time).
     setIndexValueTransform(crypto ? blindIndexTransform(crypto.ring) : identityTransform);
     const store = new ResourceStore(tenantId, crypto?.codec ?? plainCodec);

@@ -21,6 +21,7 @@ describe('sushruta audit', () => {
   it('verifies through the running server and prints the verifier key', async () => {
     const server = await startServerProcess(dir);
     try {
+      expect(server.stderr()).toMatch(/created the key-encryption key .*master\.kek \(mode 0600\)\. Back it up/);
       expect(server.stderr()).toMatch(/created the audit signing key .*audit-signing\.key/);
       for (const family of ['Auditee', 'Witness']) {
         const res = await fetch(`${server.url}/fhir/Patient`, {
