@@ -3,7 +3,7 @@
  * costs on top of the plaintext server.
  *
  *   npx tsx bench/fhir-core.ts [--db pglite|postgres|both] [--patients 100000] [--duration 20]
- *                              [--encryption on|off|both] [--no-floor]
+ *                              [--encryption on|off|both] [--audit on|off|both] [--no-floor]
  *
  * 1. Loads N synthetic Indian patients through the real server: transaction Bundles of
  *    `--bundle` (500) POST entries over HTTP to an in-process server on loopback, i.e. the full
@@ -25,6 +25,9 @@
  *    patients: first with encryption off (`openSushruta(config, { encryption: false })`, the
  *    plaintext baseline), then on (the default: AES-256-GCM bodies, HMAC blind indexes), and
  *    prints the on/off ratio of every operation.
+ * 5. `--audit both` measures each loaded database twice, same run: with the tamper-evident audit
+ *    log (the default), then with the server restarted on the same data and a sink that discards
+ *    (the baseline), and prints the audit on/off ratio of every operation.
  *
  * Prints markdown tables and writes bench/results/fhir-core-<db>-<encryption>-<date>.json per
  * run (and bench/results/encryption-<db>-<date>.json with the on/off comparison).
@@ -42,6 +45,7 @@ import { Progress, formatDuration } from '../src/cli/progress.js';
 import { loadConfig } from '../src/config/config.js';
 import { writeVersion } from '../src/fhir/rest/write.js';
 import { executeSearch, parseSearch } from '../src/fhir/search/index.js';
+import type { AuditSink } from '../src/fhir/guard.js';
 import type { AnyResource } from '../src/fhir/types.js';
 import { type RunningServer, startServer } from '../src/runtime/server.js';
 import type { Db, Queryable, QueryResult, SqlValue } from '../src/store/db.js';
@@ -61,6 +65,7 @@ const TABLES = [
   'search_quantity',
   'search_uri',
   'search_blind',
+  'search_blind_short',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -77,6 +82,11 @@ interface Options {
   db: 'pglite' | 'postgres' | 'both';
   /** Runs per database, in this order, each on a database of its own. */
   encryption: Mode[];
+  /**
+   * Audit log on (the tamper-evident chained log, the default) or off (a sink that discards): each
+   * encryption mode's data is loaded once and measured with each audit mode in turn, same run.
+   */
+  audit: Mode[];
   /** Also measure the floor (the same SQL straight through the Db adapter). */
   floor: boolean;
   patients: number;
@@ -89,6 +99,8 @@ interface Options {
   pgliteDir?: string;
   reuse: boolean;
   keep: boolean;
+  /** Delete the data after this run even though it reused it (the last audit mode of a run that loaded it). */
+  dropAfter?: boolean;
   ops?: string[];
   pool: number;
 }
@@ -97,6 +109,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     db: 'both',
     encryption: ['on'],
+    audit: ['on'],
     floor: true,
     patients: 100_000,
     duration: 20,
@@ -140,6 +153,14 @@ function parseArgs(argv: string[]): Options {
         const m = modes[x];
         if (!m) die(`--encryption must be on, off, both (= off,on) or on,off, got '${x}'`);
         o.encryption = m;
+        break;
+      }
+      case '--audit': {
+        const x = v();
+        const modes: Record<string, Mode[]> = { on: ['on'], off: ['off'], both: ['on', 'off'] };
+        const m = modes[x];
+        if (!m) die(`--audit must be on, off or both (= on, then off on the same data), got '${x}'`);
+        o.audit = m;
         break;
       }
       case '--no-floor':
@@ -522,6 +543,7 @@ interface OpResult {
 interface DbResult {
   readonly db: 'pglite' | 'postgres';
   readonly encryption: Mode;
+  readonly audit: Mode;
   readonly databaseVersion: string;
   readonly patients: number;
   readonly load: {
@@ -785,7 +807,17 @@ function location(kind: 'pglite' | 'postgres', mode: Mode, o: Options): { dataDi
   return { schema, keyFile: join(os.tmpdir(), `sushruta-bench-${schema}.keys`, 'master.kek') };
 }
 
-async function runDb(kind: 'pglite' | 'postgres', mode: Mode, o: Options, gen: PatientGen, genSource: string): Promise<DbResult> {
+/** The audit-off baseline: the audit stage runs, its entries go nowhere. */
+const discardAudit: AuditSink = { append: async () => {} };
+
+async function runDb(
+  kind: 'pglite' | 'postgres',
+  mode: Mode,
+  audit: Mode,
+  o: Options,
+  gen: PatientGen,
+  genSource: string,
+): Promise<DbResult> {
   const where = location(kind, mode, o);
   const keyDir = dirname(where.keyFile);
   let dataDir: string | undefined;
@@ -796,7 +828,7 @@ async function runDb(kind: 'pglite' | 'postgres', mode: Mode, o: Options, gen: P
     dataDir = where.dataDir as string;
     if (!o.reuse && o.pgliteDir) rmSync(dataDir, { recursive: true, force: true });
     const d = dataDir;
-    if (!o.keep && !o.reuse)
+    if (!o.keep && (!o.reuse || o.dropAfter))
       cleanup = async () => {
         rmSync(d, { recursive: true, force: true });
         rmSync(keyDir, { recursive: true, force: true });
@@ -813,7 +845,7 @@ async function runDb(kind: 'pglite' | 'postgres', mode: Mode, o: Options, gen: P
     const u = new URL(o.pgUrl);
     u.searchParams.set('options', `-c search_path=${schema}`);
     databaseUrl = u.toString();
-    if (!o.keep && !o.reuse) {
+    if (!o.keep && (!o.reuse || o.dropAfter)) {
       cleanup = async () => {
         const a = await openDb({ kind: 'postgres', url: o.pgUrl, poolSize: 1 });
         await a.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -823,7 +855,7 @@ async function runDb(kind: 'pglite' | 'postgres', mode: Mode, o: Options, gen: P
     }
   }
   log(
-    `\n== ${kind}, encryption ${mode}: ${dataDir ? `PGlite in ${dataDir}` : `PostgreSQL schema ${where.schema}`}, key file ${where.keyFile}`,
+    `\n== ${kind}, encryption ${mode}, audit ${audit}: ${dataDir ? `PGlite in ${dataDir}` : `PostgreSQL schema ${where.schema}`}, key file ${where.keyFile}`,
   );
   const config = loadConfig({
     env: {},
@@ -837,7 +869,10 @@ async function runDb(kind: 'pglite' | 'postgres', mode: Mode, o: Options, gen: P
     },
   });
   // encryption: false is the plaintext baseline; it is an option of openSushruta, never a config key.
-  const server = await startServer(config, { logger: false, open: { encryption: mode === 'on' } });
+  const server = await startServer(config, {
+    logger: false,
+    open: { encryption: mode === 'on', ...(audit === 'off' ? { audit: discardAudit } : {}) },
+  });
   // VACUUM cannot run in a transaction and the server's PostgreSQL connections carry the query
   // deadline as statement_timeout: maintenance gets a connection of its own without one.
   const maint: Db | undefined = databaseUrl ? await openDb({ kind: 'postgres', url: databaseUrl, poolSize: 1 }) : undefined;
@@ -846,6 +881,8 @@ async function runDb(kind: 'pglite' | 'postgres', mode: Mode, o: Options, gen: P
     const vdb: Queryable = maint ?? db;
     if (mode === 'on' && !server.sushruta.crypto) throw new Error('encryption on was asked for, but the server runs without it');
     if (mode === 'off' && server.sushruta.crypto) throw new Error('encryption off was asked for, but the server encrypts');
+    if ((audit === 'on') !== (server.sushruta.auditLog !== undefined))
+      throw new Error(`audit ${audit} was asked for, but the server differs`);
     const version = (await db.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v ?? '?';
     const have = await count(db);
     const loadAverage = loadAvg();
@@ -872,7 +909,7 @@ async function runDb(kind: 'pglite' | 'postgres', mode: Mode, o: Options, gen: P
       await vacuum(vdb);
       const la = loadAvg();
       log(
-        `${kind} enc ${mode} ${w.op}: server over HTTP, ${o.concurrency} clients, ${o.warmup} s warm-up + ${o.duration} s (load average ${la.join(' ')}) ...`,
+        `${kind} enc ${mode} audit ${audit} ${w.op}: server over HTTP, ${o.concurrency} clients, ${o.warmup} s warm-up + ${o.duration} s (load average ${la.join(' ')}) ...`,
       );
       const s = await runHttp(server.url, w.http, o, w.countRows);
       let f: Stats | undefined;
@@ -895,6 +932,7 @@ async function runDb(kind: 'pglite' | 'postgres', mode: Mode, o: Options, gen: P
     return {
       db: kind,
       encryption: mode,
+      audit,
       databaseVersion: version,
       patients,
       load: {
@@ -981,7 +1019,7 @@ const busy = (la: readonly number[]) => ((la[0] ?? 0) > 3 ? ` (load ${(la[0] ?? 
 function table(r: DbResult): string {
   const floor = r.results.some((x) => x.floor);
   const lines = [
-    `### ${dbName(r.db)}, encryption ${r.encryption}, ${r.patients.toLocaleString('en-US')} patients`,
+    `### ${dbName(r.db)}, encryption ${r.encryption}, audit ${r.audit}, ${r.patients.toLocaleString('en-US')} patients`,
     '',
     floor
       ? '| operation | server req/s | server p50 ms | server p99 ms | floor req/s | floor p50 ms | floor p99 ms | server/floor throughput | rows/result |'
@@ -1014,8 +1052,17 @@ function storageLine(r: DbResult): string {
   return `${used.map((x) => `${x.table} ${x.rows.toLocaleString('en-US')} rows / ${(x.bytes / 2 ** 20).toFixed(0)} MiB`).join(', ')}; all ${(total / 2 ** 20).toFixed(0)} MiB (tables, indexes, TOAST)`;
 }
 
-/** The target of issue 3: with encryption on, each operation keeps at least this share of its plaintext throughput. */
-const TARGET = 0.85;
+/** What one on/off comparison measures, and its target (on keeps at least this share of off). */
+interface Dimension {
+  readonly name: 'encryption' | 'audit';
+  readonly title: string;
+  readonly target: number;
+}
+
+/** Issue 3: with encryption on, each operation keeps at least 85% of its plaintext throughput. */
+const ENCRYPTION: Dimension = { name: 'encryption', title: 'Encryption', target: 0.85 };
+/** Issue 4: with the audit log on, each operation keeps at least 80% of its throughput without it. */
+const AUDIT: Dimension = { name: 'audit', title: 'Audit log', target: 0.8 };
 
 interface Comparison {
   readonly op: string;
@@ -1027,7 +1074,7 @@ interface Comparison {
   readonly floorRatio?: number;
 }
 
-function compare(off: DbResult, on: DbResult): Comparison[] {
+function compare(off: DbResult, on: DbResult, d: Dimension): Comparison[] {
   const out: Comparison[] = [];
   for (const x of off.results) {
     const y = on.results.find((r) => r.op === x.op);
@@ -1038,19 +1085,20 @@ function compare(off: DbResult, on: DbResult): Comparison[] {
       off: x.server,
       on: y.server,
       ratio,
-      met: ratio >= TARGET,
+      met: ratio >= d.target,
       ...(x.floor && y.floor ? { floorRatio: y.floor.rps / x.floor.rps } : {}),
     });
   }
   return out;
 }
 
-function comparisonTable(db: 'pglite' | 'postgres', off: DbResult, on: DbResult, rows: readonly Comparison[]): string {
+function comparisonTable(db: 'pglite' | 'postgres', d: Dimension, off: DbResult, on: DbResult, rows: readonly Comparison[]): string {
   const floor = rows.some((c) => c.floorRatio !== undefined);
+  const fixed = d.name === 'encryption' ? `audit ${on.audit}` : `encryption ${on.encryption}`;
   const lines = [
-    `### Encryption on / off, ${dbName(db)}, ${on.patients.toLocaleString('en-US')} patients (on) / ${off.patients.toLocaleString('en-US')} (off)`,
+    `### ${d.title} on / off, ${dbName(db)}, ${fixed}, ${on.patients.toLocaleString('en-US')} patients (on) / ${off.patients.toLocaleString('en-US')} (off)`,
     '',
-    `| operation | off req/s | off p50 ms | off p99 ms | on req/s | on p50 ms | on p99 ms | on/off throughput | ≥ ${TARGET} |${floor ? ' floor on/off |' : ''}`,
+    `| operation | off req/s | off p50 ms | off p99 ms | on req/s | on p50 ms | on p99 ms | on/off throughput | ≥ ${d.target} |${floor ? ' floor on/off |' : ''}`,
     `|---|---:|---:|---:|---:|---:|---:|---:|:---:|${floor ? '---:|' : ''}`,
   ];
   for (const c of rows) {
@@ -1060,11 +1108,13 @@ function comparisonTable(db: 'pglite' | 'postgres', off: DbResult, on: DbResult,
   }
   const skipped = off.results.filter((x) => !rows.some((c) => c.op === x.op)).map((x) => x.op);
   const lr = on.load.perSecond && off.load.perSecond ? on.load.perSecond / off.load.perSecond : Number.NaN;
-  lines.push(
-    '',
-    `_Load through HTTP transaction Bundles: off ${f0(off.load.perSecond)} patients/s, on ${f0(on.load.perSecond)} patients/s (on/off ${Number.isFinite(lr) ? lr.toFixed(2) : '–'})._` +
-      (skipped.length ? ` _Measured with encryption off only (refused with it on): ${skipped.join(', ')}._` : ''),
-  );
+  lines.push('');
+  if (d.name === 'encryption')
+    lines.push(
+      `_Load through HTTP transaction Bundles: off ${f0(off.load.perSecond)} patients/s, on ${f0(on.load.perSecond)} patients/s (on/off ${Number.isFinite(lr) ? lr.toFixed(2) : '–'})._` +
+        (skipped.length ? ` _Measured with encryption off only (refused with it on): ${skipped.join(', ')}._` : ''),
+    );
+  else lines.push('_Same data, same run: the server restarted on it with the audit sink swapped; the floor has no audit in either half._');
   return lines.join('\n');
 }
 
@@ -1090,33 +1140,50 @@ async function main() {
   const stamp = `${date.slice(0, 10)}T${date.slice(11, 16).replace(':', '')}`;
   const command = `npx tsx bench/fhir-core.ts ${process.argv.slice(2).join(' ')}`.trim();
   log(
-    `fhir-core benchmark: ${kinds.join(' + ')}, encryption ${o.encryption.join(' then ')}, ${o.patients} patients, ${o.concurrency} clients, ${o.duration} s per run; ${m.nproc} CPUs (${m.cpu}), ${m.ramGiB} GiB; load average ${m.loadAverage.join(' ')}`,
+    `fhir-core benchmark: ${kinds.join(' + ')}, encryption ${o.encryption.join(' then ')}, audit ${o.audit.join(' then ')}, ${o.patients} patients, ${o.concurrency} clients, ${o.duration} s per run; ${m.nproc} CPUs (${m.cpu}), ${m.ramGiB} GiB; load average ${m.loadAverage.join(' ')}`,
   );
   const outDir = join(ROOT, 'bench/results');
   mkdirSync(outDir, { recursive: true });
   const tables: string[] = [];
+  const emit = (kind: 'pglite' | 'postgres', d: Dimension, off: DbResult | undefined, on: DbResult | undefined) => {
+    if (!off || !on) return;
+    const rows = compare(off, on, d);
+    const file = join(outDir, `${d.name}-${kind}-${stamp}.json`);
+    writeFileSync(
+      file,
+      toJson({ benchmark: d.name, date, command, machine: m, options: o, patientSource: source, target: d.target, comparison: rows }),
+    );
+    tables.push(comparisonTable(kind, d, off, on, rows));
+    log(`${d.name} on/off comparison written to ${file}`);
+  };
   for (const kind of kinds) {
     const runs: DbResult[] = [];
+    // Each encryption mode's data is loaded by its first audit run and reused by the next, so the
+    // PGlite directories must be named once for the whole run.
+    const ko =
+      kind === 'pglite' && !o.pgliteDir && o.audit.length > 1 ? { ...o, pgliteDir: mkdtempSync(join(os.tmpdir(), 'sushruta-bench-')) } : o;
     for (const mode of o.encryption) {
-      const r = await runDb(kind, mode, o, gen, source);
-      runs.push(r);
-      const file = join(outDir, `fhir-core-${kind}-enc-${mode}-${stamp}.json`);
-      writeFileSync(file, toJson({ benchmark: 'fhir-core', date, command, machine: m, options: o, patientSource: source, ...r }));
-      tables.push(table(r));
-      log(`results written to ${file}`);
+      for (const [i, audit] of o.audit.entries()) {
+        const last = i === o.audit.length - 1;
+        const r = await runDb(
+          kind,
+          mode,
+          audit,
+          { ...ko, reuse: ko.reuse || i > 0, keep: ko.keep || !last, dropAfter: last && !ko.reuse },
+          gen,
+          source,
+        );
+        runs.push(r);
+        const file = join(outDir, `fhir-core-${kind}-enc-${mode}-audit-${audit}-${stamp}.json`);
+        writeFileSync(file, toJson({ benchmark: 'fhir-core', date, command, machine: m, options: o, patientSource: source, ...r }));
+        tables.push(table(r));
+        log(`results written to ${file}`);
+      }
     }
-    const off = runs.find((r) => r.encryption === 'off');
-    const on = runs.find((r) => r.encryption === 'on');
-    if (off && on) {
-      const rows = compare(off, on);
-      const file = join(outDir, `encryption-${kind}-${stamp}.json`);
-      writeFileSync(
-        file,
-        toJson({ benchmark: 'encryption', date, command, machine: m, options: o, patientSource: source, target: TARGET, comparison: rows }),
-      );
-      tables.push(comparisonTable(kind, off, on, rows));
-      log(`on/off comparison written to ${file}`);
-    }
+    const find = (encryption: Mode, audit: Mode) => runs.find((r) => r.encryption === encryption && r.audit === audit);
+    const auditMode = o.audit[0] as Mode;
+    emit(kind, ENCRYPTION, find('off', auditMode), find('on', auditMode));
+    for (const mode of o.encryption) emit(kind, AUDIT, find(mode, 'off'), find(mode, 'on'));
   }
   process.stdout.write(
     `\n## FHIR core benchmark, ${date.slice(0, 10)}, commit ${m.commit}${m.dirty ? ' (uncommitted changes)' : ''}\n\n` +

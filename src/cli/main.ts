@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Config, ConfigError, type ConfigInput, ENVIRONMENT_VARIABLES, loadConfig } from '../config/config.js';
+import { FhirError } from '../fhir/outcome.js';
 import { SOFTWARE_VERSION } from '../fhir/rest/capability.js';
 import { DataDirLockedError } from '../runtime/lock.js';
 import { dbTarget, openSushruta } from '../runtime/open.js';
@@ -12,6 +13,9 @@ import { startServer } from '../runtime/server.js';
 import { KeyBackupError, KeyFileError, KeyUnavailableError, KeyUnwrapError } from '../security/crypto/errors.js';
 import { AuditCliError, registerAuditCommand } from './audit.js';
 import { KeysCliError, registerKeysCommand } from './keys.js';
+import { UsersCliError, registerUsersCommand } from './users.js';
+import { ClientsCliError, registerClientsCommand } from './clients.js';
+import { createDemoAccounts, demoAccountsText } from './demo-accounts.js';
 import { seedDemo } from './seed.js';
 import { openTarget } from './target.js';
 
@@ -71,16 +75,33 @@ export function buildCli(): Command {
       .command('serve')
       .description('start the server (FHIR R4 at /fhir); PGlite in --data-dir unless a PostgreSQL URL is given')
       .option('-p, --port <n>', 'TCP port ($PORT, default 8080; 0 picks a free one)', int('port'))
-      .option('--host <addr>', 'listen address: 127.0.0.1 or ::1 until staff sign-in exists ($HOST)')
+      .option('--host <addr>', 'listen address ($HOST); beyond loopback only with TLS')
+      .option('--tls-cert <file>', 'PEM certificate chain: serve HTTPS ($SUSHRUTA_TLS_CERT_FILE)')
+      .option('--tls-key <file>', 'PEM private key of the certificate ($SUSHRUTA_TLS_KEY_FILE)')
       .option('--base-url <url>', 'public base URL of the FHIR endpoint, for links ($SUSHRUTA_BASE_URL)')
       .option('--demo', 'load the demo hospital on start if it is not loaded yet')
       .option('--demo-patients <n>', 'number of demo patients (default 200)', int('demo-patients'))
       .option('--quiet', 'no request log'),
   ).action(
     async (
-      flags: CommonFlags & { port?: number; host?: string; baseUrl?: string; demo?: boolean; demoPatients?: number; quiet?: boolean },
+      flags: CommonFlags & {
+        port?: number;
+        host?: string;
+        baseUrl?: string;
+        demo?: boolean;
+        demoPatients?: number;
+        quiet?: boolean;
+        tlsCert?: string;
+        tlsKey?: string;
+      },
     ) => {
-      const config = configFrom(flags, { port: flags.port, host: flags.host, baseUrl: flags.baseUrl, demo: flags.demo });
+      const config = configFrom(flags, {
+        port: flags.port,
+        host: flags.host,
+        baseUrl: flags.baseUrl,
+        demo: flags.demo,
+        ...(flags.tlsCert || flags.tlsKey ? { tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey } } : {}),
+      });
       const server = await startServer(config, { logger: !flags.quiet });
       const shutdown = (signal: string) => {
         process.stderr.write(`\n${signal}: shutting down...\n`);
@@ -94,8 +115,24 @@ export function buildCli(): Command {
       const where = config.databaseUrl ? `PostgreSQL ${redact(config.databaseUrl)}` : `PGlite in ${config.dataDir}`;
       process.stderr.write(
         `Sushruta ${SOFTWARE_VERSION} listening on ${server.url} (FHIR base ${server.url}/fhir), storage: ${where}, hospital: ${config.tenant}\n` +
-          'Bound to loopback only: staff sign-in does not exist yet, so the server must not be reachable from other machines.\n',
+          (server.operatorUrl !== server.url
+            ? `HTTPS with ${config.tls.certFile}; the operator API (and the CLI) at ${server.operatorUrl}, this machine only.\n`
+            : 'Bound to loopback only (no TLS configured): reach it from this machine or through a TLS proxy on it.\n'),
       );
+      // The demo hospital's staff (one account per role) exist before anyone is told how to set up.
+      if (config.demo) {
+        const created = await createDemoAccounts(server.sushruta.identity, config.tenant);
+        if (created.length > 0) process.stderr.write(demoAccountsText(created, server.url));
+      }
+      if (server.setupToken && (await server.sushruta.identity.accountCount()) === 0) {
+        process.stderr.write(
+          `\nThis hospital has no staff accounts yet. Create the first hospital administrator within 24 hours with this one-time setup token\n` +
+            `(it works once; a restart replaces it; there is no default password):\n\n  ${server.setupToken}\n\n` +
+            `  curl -X POST ${server.url}/auth/setup -H 'content-type: application/json' \\\n` +
+            `    -d '{"token":"<token>","username":"admin","displayName":"<your name>","password":"<12+ characters>"}'\n\n` +
+            'Then sign in at /auth/login and enrol an authenticator app (docs/OPERATIONS.md#staff-accounts).\n',
+        );
+      }
       if (config.demo) {
         const target = await openTarget({ ...config }, 'demo-seed').catch(() => undefined);
         // The server holds the lock, so openTarget finds it and loads through its HTTP API.
@@ -181,6 +218,8 @@ export function buildCli(): Command {
 
   registerKeysCommand(program, (flags) => configFrom(flags as CommonFlags), withCommon);
   registerAuditCommand(program, (flags) => configFrom(flags as CommonFlags), withCommon);
+  registerUsersCommand(program, (flags) => configFrom(flags as CommonFlags), withCommon);
+  registerClientsCommand(program, (flags) => configFrom(flags as CommonFlags), withCommon);
 
   program.addOption(new Option('--no-color').hideHelp());
   return program;
@@ -200,6 +239,9 @@ export async function main(argv: string[]): Promise<void> {
       CliError,
       KeysCliError,
       AuditCliError,
+      UsersCliError,
+      ClientsCliError,
+      FhirError,
       KeyFileError,
       KeyBackupError,
       KeyUnavailableError,

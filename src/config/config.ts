@@ -53,6 +53,41 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * HTTPS (docs/OPERATIONS.md#tls). With both files the server speaks TLS and may listen beyond
+     * loopback; the operator API (the CLI's door) then has a plain-HTTP listener of its own on
+     * 127.0.0.1 only.
+     */
+    tls: z
+      .object({
+        /** PEM certificate chain (leaf first). */
+        certFile: z.string().min(1).optional(),
+        /** PEM private key of the certificate. */
+        keyFile: z.string().min(1).optional(),
+        /** Strict-Transport-Security max-age (seconds) sent on every HTTPS response; 0 sends none. */
+        hstsMaxAge: z.coerce.number().int().min(0).default(31_536_000),
+      })
+      .strict()
+      .default({}),
+    /** Staff sign-in (docs/OPERATIONS.md#staff-accounts). */
+    identity: z
+      .object({
+        /** A session ends after this many minutes without a request... */
+        sessionIdleMinutes: z.coerce
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60)
+          .default(30),
+        /** ...and this many hours after sign-in, whatever happens (NIST SP 800-63B AAL2: 12). */
+        sessionMaxHours: z.coerce.number().int().min(1).max(24).default(12),
+        /** Ed25519 key that signs OAuth access tokens, outside the data directory. Default: `token-signing.key` beside the key file. */
+        tokenKeyFile: z.string().min(1).optional(),
+        /** Lifetime of an access token issued to an integration client (seconds). */
+        accessTokenSeconds: z.coerce.number().int().min(30).max(3600).default(300),
+      })
+      .strict()
+      .default({}),
     limits: z
       .object({
         bodyBytes: z.coerce
@@ -98,6 +133,13 @@ const ENV_KEYS: Record<string, string> = {
   SUSHRUTA_AUDIT_CHECKPOINT_EVERY: 'audit.checkpointEvery',
   SUSHRUTA_AUDIT_CHECKPOINT_SECONDS: 'audit.checkpointSeconds',
   SUSHRUTA_AUDIT_WITNESS_URL: 'audit.witnessUrl',
+  SUSHRUTA_TLS_CERT_FILE: 'tls.certFile',
+  SUSHRUTA_TLS_KEY_FILE: 'tls.keyFile',
+  SUSHRUTA_HSTS_MAX_AGE: 'tls.hstsMaxAge',
+  SUSHRUTA_SESSION_IDLE_MINUTES: 'identity.sessionIdleMinutes',
+  SUSHRUTA_SESSION_MAX_HOURS: 'identity.sessionMaxHours',
+  SUSHRUTA_TOKEN_KEY_FILE: 'identity.tokenKeyFile',
+  SUSHRUTA_ACCESS_TOKEN_SECONDS: 'identity.accessTokenSeconds',
 };
 export const ENVIRONMENT_VARIABLES = Object.keys(ENV_KEYS);
 
@@ -147,7 +189,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   for (const [k, v] of Object.entries(opts.flags ?? {})) {
     if (v === undefined) continue;
-    if (k === 'limits' || k === 'audit') merged[k] = { ...((merged[k] as object) ?? {}), ...(v as object) };
+    if (k === 'limits' || k === 'audit' || k === 'identity' || k === 'tls')
+      merged[k] = { ...((merged[k] as object) ?? {}), ...(v as object) };
     else merged[k] = v;
   }
   const parsed = configSchema.safeParse(merged);
@@ -168,9 +211,11 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const inside = (p: string) => p === dataDir || p.startsWith(`${dataDir}/`);
   const signingKeyFile = resolve(config.audit.signingKeyFile ?? join(dirname(keyFile), 'audit-signing.key'));
   const checkpointFile = resolve(config.audit.checkpointFile ?? join(dirname(keyFile), 'audit-checkpoints.jsonl'));
+  const tokenKeyFile = resolve(config.identity.tokenKeyFile ?? join(dirname(keyFile), 'token-signing.key'));
   for (const [key, path] of [
     ['audit.signingKeyFile', signingKeyFile],
     ['audit.checkpointFile', checkpointFile],
+    ['identity.tokenKeyFile', tokenKeyFile],
   ] as const) {
     if (inside(path))
       throw new ConfigError(
@@ -179,11 +224,26 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   config.audit.signingKeyFile = signingKeyFile;
   config.audit.checkpointFile = checkpointFile;
-  // Until staff identity exists (the next issue), nothing authenticates a request, so the server
-  // must not be reachable from another machine.
-  if (!LOOPBACK.has(config.host)) {
+  config.identity.tokenKeyFile = tokenKeyFile;
+  const { certFile, keyFile: tlsKeyFile } = config.tls;
+  if (Boolean(certFile) !== Boolean(tlsKeyFile)) {
+    throw new ConfigError('tls: give both tls.certFile and tls.keyFile (or neither)');
+  }
+  if (certFile && tlsKeyFile) {
+    config.tls.certFile = resolve(certFile);
+    config.tls.keyFile = resolve(tlsKeyFile);
+    for (const [key, path] of [
+      ['tls.certFile', config.tls.certFile],
+      ['tls.keyFile', config.tls.keyFile],
+    ] as const) {
+      if (!existsSync(path)) throw new ConfigError(`${key} ${path} does not exist`);
+    }
+  }
+  // Sign-in cookies and passwords must not cross a network in the clear: beyond loopback, TLS.
+  if (!LOOPBACK.has(config.host) && !certFile) {
     throw new ConfigError(
-      `host ${config.host} is not a loopback address: until staff sign-in exists Sushruta listens on 127.0.0.1 or ::1 only`,
+      `host ${config.host} is not a loopback address: to listen beyond loopback configure TLS (tls.certFile and tls.keyFile, or --tls-cert/--tls-key); ` +
+        'behind a TLS proxy on the same machine keep host 127.0.0.1',
     );
   }
   return config;
@@ -197,6 +257,11 @@ export function auditKeyFilePath(config: Config): string {
 /** The audit log's checkpoint file of a configuration (see `audit.checkpointFile`). */
 export function auditCheckpointFilePath(config: Config): string {
   return config.audit.checkpointFile ?? join(dirname(keyFilePath(config)), 'audit-checkpoints.jsonl');
+}
+
+/** The access-token signing key file of a configuration (see `identity.tokenKeyFile`). */
+export function tokenKeyFilePath(config: Config): string {
+  return config.identity.tokenKeyFile ?? join(dirname(keyFilePath(config)), 'token-signing.key');
 }
 
 /** The key-encryption key file of a configuration (see `keyFile`). */

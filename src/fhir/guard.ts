@@ -12,6 +12,14 @@ export interface AccessRequest {
   readonly interaction: Interaction;
   readonly resourceType?: string;
   readonly id?: string;
+  /** The operation's name without `$` (`access-report`) when the interaction is `operation`. */
+  readonly operation?: string;
+  /**
+   * A narrower question about an interaction already allowed. `audit-sealed-fields`: may this
+   * caller see the decrypted personal fields of audit records (queries, error texts, break-glass
+   * reasons), or only who did what, when, from where and with what outcome?
+   */
+  readonly aspect?: 'audit-sealed-fields';
 }
 
 export type AccessDecision =
@@ -25,6 +33,8 @@ export interface AccessPolicy {
 export interface AuditEntry {
   readonly ctx: RequestContext;
   readonly interaction: Interaction;
+  /** The operation's name without `$` when the interaction is `operation`. */
+  readonly operation?: string;
   readonly resourceType?: string;
   readonly id?: string;
   readonly versionId?: string;

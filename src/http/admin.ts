@@ -1,17 +1,21 @@
 /**
- * The administration API at /admin: key management (/admin/keys) and audit-log verification
- * (/admin/audit). Like FHIR requests, every call passes authenticate -> authorize (interaction
- * 'admin-keys' or 'admin-audit') -> operate -> audit, and the audit entry is written before the
- * answer. The CLI uses this API when a server holds the database.
+ * The administration API at /admin: key management (/admin/keys) and the audit log's
+ * verification and proofs (/admin/audit). Like FHIR requests, every call passes authenticate ->
+ * authorize (interaction 'admin-keys' or 'admin-audit') -> operate -> audit, and the audit entry
+ * is written before the answer. The CLI uses this API when a server holds the database.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../fhir/context.js';
 import type { AccessPolicy, AuditSink } from '../fhir/guard.js';
 import { FhirError, issue } from '../fhir/outcome.js';
 import type { Interaction } from '../fhir/context.js';
+import { type AuditProof, AuditProofError, type ProofRequest } from '../security/audit/prove.js';
 import type { VerifyReport } from '../security/audit/verify.js';
 import type { KeyAdmin } from '../security/crypto/key-admin.js';
 import type { KeyPurpose } from '../security/crypto/keyring.js';
+import type { ClientService } from '../security/identity/clients.js';
+import type { IdentityService } from '../security/identity/service.js';
+import { accountView } from './auth.js';
 
 interface AdminStages {
   readonly policy: AccessPolicy;
@@ -28,6 +32,8 @@ export interface AuditAdminOptions extends AdminStages {
   readonly verify: () => Promise<VerifyReport>;
   /** The verifier key auditors pin (signed-note vkey). */
   readonly vkey: string;
+  /** An inclusion or consistency proof against signed checkpoints (audit prove). */
+  readonly prove: (req: ProofRequest) => Promise<AuditProof>;
 }
 
 function field(body: unknown, name: string): string {
@@ -37,10 +43,37 @@ function field(body: unknown, name: string): string {
   return v;
 }
 
-/** Wraps an admin operation in the authorize -> operate -> audit stages. */
+/** The body of POST /admin/audit/prove: `{seq, size?}` or `{from, to}`, whole numbers from 1. */
+function proofRequest(body: unknown): ProofRequest {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const num = (name: string): number | undefined => {
+    const v = b[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+      throw new FhirError(400, [issue('invalid', `'${name}' must be a whole number from 1`, name)]);
+    return v;
+  };
+  const [seq, size, from, to] = [num('seq'), num('size'), num('from'), num('to')];
+  if (seq !== undefined && from === undefined && to === undefined) return size === undefined ? { seq } : { seq, size };
+  if (seq === undefined && size === undefined && from !== undefined && to !== undefined) return { from, to };
+  throw new FhirError(400, [issue('required', "the request body needs 'seq' (and optionally 'size'), or 'from' and 'to'")]);
+}
+
+/** What a proof was asked for, for its audit record. */
+function describeProof(body: unknown): string {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const parts = ['seq', 'size', 'from', 'to'].filter((k) => b[k] !== undefined).map((k) => `${k}=${String(b[k]).slice(0, 20)}`);
+  return `prove ${parts.join(' ')}`.trim();
+}
+
+const PROOF_STATUS = { invalid: [400, 'invalid'], 'not-found': [404, 'not-found'], tampered: [409, 'conflict'] } as const;
+
+/** Wraps an admin operation in the authorize -> operate -> audit stages; `action` names it in the audit record. */
 function runner(o: AdminStages, interaction: Interaction) {
-  return (action: string, op: (req: FastifyRequest) => Promise<unknown>) => async (req: FastifyRequest, reply: FastifyReply) => {
+  type Action = string | ((req: FastifyRequest) => string);
+  return (action: Action, op: (req: FastifyRequest) => Promise<unknown>) => async (req: FastifyRequest, reply: FastifyReply) => {
     const ctx = o.context(req);
+    const query = typeof action === 'string' ? action : action(req);
     let status = 200;
     let rule: string | undefined;
     try {
@@ -48,14 +81,14 @@ function runner(o: AdminStages, interaction: Interaction) {
       rule = decision.rule;
       if (!decision.allowed) throw new FhirError(403, [issue('forbidden', `access denied by rule '${decision.rule}': ${decision.reason}`)]);
       const out = await op(req);
-      await o.audit.append({ ctx, interaction, query: action, outcome: { status, rule } });
+      await o.audit.append({ ctx, interaction, query, outcome: { status, rule } });
       return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(out));
     } catch (err) {
       status = err instanceof FhirError ? err.status : 500;
       await o.audit.append({
         ctx,
         interaction,
-        query: action,
+        query,
         outcome: { status, ...(rule ? { rule } : {}), ...(err instanceof FhirError ? { error: err } : {}) },
       });
       throw err;
@@ -72,6 +105,21 @@ export function registerAuditAdminRoutes(app: FastifyInstance, o: AuditAdminOpti
   app.post(
     '/admin/audit/verify',
     run('verify', () => o.verify()),
+  );
+  app.post(
+    '/admin/audit/prove',
+    run(
+      (req) => describeProof(req.body),
+      async (req) => {
+        try {
+          return await o.prove(proofRequest(req.body));
+        } catch (err) {
+          if (!(err instanceof AuditProofError)) throw err;
+          const [status, code] = PROOF_STATUS[err.reason];
+          throw new FhirError(status, [issue(code, err.message)]);
+        }
+      },
+    ),
   );
 }
 
@@ -117,4 +165,86 @@ export function registerAdminRoutes(app: FastifyInstance, o: AdminOptions): void
       return { shredded: o.keys.tenant, note: 'every key of this hospital is destroyed; its data can no longer be read' };
     }),
   );
+}
+
+export interface UserAdminOptions {
+  readonly identity: IdentityService;
+  readonly context: (req: FastifyRequest) => RequestContext;
+}
+
+/**
+ * Staff accounts at /admin/users. Authorization (interaction 'admin-users') and the audit record
+ * are the identity service's own (the CLI without a server goes through the same method), so
+ * these routes only translate HTTP.
+ */
+export function registerUserAdminRoutes(app: FastifyInstance, o: UserAdminOptions): void {
+  const send = (reply: FastifyReply, status: number, v: unknown) =>
+    reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(v));
+  const list = (body: unknown, name: string): string[] => {
+    const v = (body as Record<string, unknown> | undefined)?.[name];
+    if (v === undefined) return [];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+      throw new FhirError(400, [issue('invalid', `'${name}' must be a list of strings`, name)]);
+    return v as string[];
+  };
+  app.get('/admin/users', async (req, reply) => send(reply, 200, (await o.identity.listAccounts(o.context(req))).map(accountView)));
+  app.post('/admin/users', async (req, reply) => {
+    const b = req.body as Record<string, unknown> | undefined;
+    const practitionerId = b?.practitionerId;
+    const out = await o.identity.createAccount(o.context(req), {
+      username: field(b, 'username'),
+      displayName: field(b, 'displayName'),
+      roles: list(b, 'roles'),
+      departments: list(b, 'departments'),
+      practitionerRoleIds: list(b, 'practitionerRoleIds'),
+      ...(typeof practitionerId === 'string' ? { practitionerId } : {}),
+    });
+    return send(reply, 201, { account: accountView(out.account), initialPassword: out.initialPassword });
+  });
+  const actions: Record<string, (ctx: RequestContext, user: string) => Promise<unknown>> = {
+    disable: async (ctx, u) => accountView(await o.identity.setStatus(ctx, u, 'disabled')),
+    enable: async (ctx, u) => accountView(await o.identity.setStatus(ctx, u, 'active')),
+    'reset-mfa': async (ctx, u) => accountView(await o.identity.resetMfa(ctx, u)),
+    'reset-password': async (ctx, u) => {
+      const r = await o.identity.resetPassword(ctx, u);
+      return { account: accountView(r.account), initialPassword: r.initialPassword };
+    },
+    'revoke-sessions': (ctx, u) => o.identity.revokeSessions(ctx, u),
+  };
+  app.post<{ Params: { user: string } }>('/admin/users/:user/roles', async (req, reply) => {
+    const b = req.body as Record<string, unknown> | undefined;
+    const departments = b?.departments === undefined ? undefined : list(b, 'departments');
+    return send(reply, 200, accountView(await o.identity.setRoles(o.context(req), req.params.user, list(b, 'roles'), departments)));
+  });
+  app.post<{ Params: { user: string; action: string } }>('/admin/users/:user/:action', async (req, reply) => {
+    const act = actions[req.params.action];
+    if (!act) throw new FhirError(404, [issue('not-found', `no such action '${req.params.action}': ${Object.keys(actions).join(', ')}`)]);
+    return send(reply, 200, await act(o.context(req), req.params.user));
+  });
+}
+
+export interface ClientAdminOptions {
+  readonly clients: ClientService;
+  readonly context: (req: FastifyRequest) => RequestContext;
+}
+
+/** Integration clients at /admin/clients (authorized and audited by the client service, like accounts). */
+export function registerClientAdminRoutes(app: FastifyInstance, o: ClientAdminOptions): void {
+  const send = (reply: FastifyReply, status: number, v: unknown) =>
+    reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(v));
+  app.get('/admin/clients', async (req, reply) => send(reply, 200, await o.clients.list(o.context(req))));
+  app.post('/admin/clients', async (req, reply) => {
+    const b = req.body as Record<string, unknown> | undefined;
+    const scopes = b?.scopes;
+    if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string'))
+      throw new FhirError(400, [issue('invalid', "'scopes' must be a list of SMART scopes", 'scopes')]);
+    const out = await o.clients.create(o.context(req), { name: field(b, 'name'), scopes: scopes as string[] });
+    return send(reply, 201, { clientId: out.client.clientId, clientSecret: out.clientSecret, client: out.client });
+  });
+  app.post<{ Params: { id: string; action: string } }>('/admin/clients/:id/:action', async (req, reply) => {
+    const { id, action } = req.params;
+    if (action !== 'disable' && action !== 'enable')
+      throw new FhirError(404, [issue('not-found', `no such action '${action}': disable, enable`)]);
+    return send(reply, 200, await o.clients.setStatus(o.context(req), id, action === 'enable' ? 'active' : 'disabled'));
+  });
 }

@@ -5,6 +5,7 @@
  * The operation layer (FhirService) owns authorize and audit, so Bundle entries and CLI
  * commands pass the same stages as HTTP requests.
  */
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { Actor, Provenance, RequestContext } from '../fhir/context.js';
@@ -14,8 +15,13 @@ import type { FhirService } from '../fhir/rest/service.js';
 import type { TenantId } from '../fhir/types.js';
 import type { AccessPolicy, AuditSink } from '../fhir/guard.js';
 import type { KeyAdmin } from '../security/crypto/key-admin.js';
+import type { AuditProof, ProofRequest } from '../security/audit/prove.js';
 import type { VerifyReport } from '../security/audit/verify.js';
-import { registerAdminRoutes, registerAuditAdminRoutes } from './admin.js';
+import type { ClientService } from '../security/identity/clients.js';
+import type { IdentityService } from '../security/identity/service.js';
+import { registerAdminRoutes, registerAuditAdminRoutes, registerClientAdminRoutes, registerUserAdminRoutes } from './admin.js';
+import { registerAuthRoutes } from './auth.js';
+import { registerOAuthRoutes } from './oauth.js';
 import { authenticate } from './authenticate.js';
 import { provenance, requestId } from './edge.js';
 import { internalError, toFhirError } from './errors.js';
@@ -37,18 +43,32 @@ export interface AppOptions {
   readonly health?: () => Promise<void>;
   /** Key management, exposed at /admin/keys with the given policy and audit stages. */
   readonly admin?: { readonly keys: KeyAdmin; readonly policy: AccessPolicy; readonly audit: AuditSink };
-  /** Audit-log verification, exposed at /admin/audit with the given policy and audit stages. */
+  /** Audit-log verification and proofs, exposed at /admin/audit with the given policy and audit stages. */
   readonly auditAdmin?: {
     readonly verify: () => Promise<VerifyReport>;
+    readonly prove: (req: ProofRequest) => Promise<AuditProof>;
     readonly vkey: string;
     readonly policy: AccessPolicy;
     readonly audit: AuditSink;
   };
+  /** Staff sign-in (/auth), account administration (/admin/users) and session authentication. */
+  readonly identity?: IdentityService;
+  /** OAuth 2.0 integration clients: the token endpoint, SMART discovery, bearer tokens, /admin/clients. */
+  readonly clients?: ClientService;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  readonly https?: { readonly cert: Buffer; readonly key: Buffer };
+  /**
+   * Whether loopback requests without credentials or proxy headers act as the local operator
+   * (default true). The public listener of a TLS server has no operator path: the operator has a
+   * loopback-only listener of its own.
+   */
+  readonly operatorPath?: boolean;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config, service } = opts;
   const app = Fastify({
+    ...(opts.https ? { https: { cert: opts.https.cert, key: opts.https.key, minVersion: 'TLSv1.2' as const } } : {}),
     logger: opts.logger ? { level: 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] } : false,
     bodyLimit: config.limits.bodyBytes,
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
@@ -60,11 +80,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // One line per request, written below: query strings carry names and phone numbers, so the
     // log records the path only.
     logController: new LogController({ disableRequestLogging: true }),
-  });
+    // With `https` Fastify's instance is typed for an https.Server; the routes are the same.
+  }) as unknown as FastifyInstance;
 
+  const publicOrigin = (req: FastifyRequest) => (config.baseUrl ? new URL(config.baseUrl).origin : `${req.protocol}://${req.host}`);
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser(['application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, jsonParser);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  await app.register(fastifyCookie);
 
   // Stage 1: edge.
   app.decorateRequest('sushruta', null as never);
@@ -73,6 +97,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.header('X-Request-Id', req.id);
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Cache-Control', 'no-store');
+    // An API, not pages: nothing may frame it, run scripts from it or leak where a link came from.
+    reply.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    reply.header('X-Frame-Options', 'DENY');
+    reply.header('Referrer-Policy', 'no-referrer');
+    reply.header('Cross-Origin-Opener-Policy', 'same-origin');
+    reply.header('Cross-Origin-Resource-Policy', 'same-origin');
+    reply.header('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+    if (req.protocol === 'https' && config.tls.hstsMaxAge > 0) {
+      reply.header('Strict-Transport-Security', `max-age=${config.tls.hstsMaxAge}; includeSubDomains`);
+    }
   });
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
@@ -82,7 +116,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   // Stage 2: authenticate.
   app.addHook('preHandler', async (req) => {
-    req.sushruta.actor = authenticate();
+    req.sushruta.actor = await authenticate(req, opts.identity, opts.clients, opts.operatorPath ?? true);
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -114,6 +148,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return reply.type(FHIR_JSON).send(JSON.stringify(res.body));
   };
   if (opts.admin) registerAdminRoutes(app, { ...opts.admin, context: (req) => context(req, config, opts.tenantId) });
+  if (opts.identity) {
+    registerAuthRoutes(app, {
+      identity: opts.identity,
+      context: (req) => context(req, config, opts.tenantId),
+      relyingParty: (req) => {
+        const origin = publicOrigin(req);
+        return { origin, id: new URL(origin).hostname };
+      },
+    });
+    registerUserAdminRoutes(app, { identity: opts.identity, context: (req) => context(req, config, opts.tenantId) });
+  }
+  if (opts.clients) {
+    registerOAuthRoutes(app, { clients: opts.clients, context: (req) => context(req, config, opts.tenantId), origin: publicOrigin });
+    registerClientAdminRoutes(app, { clients: opts.clients, context: (req) => context(req, config, opts.tenantId) });
+  }
   if (opts.auditAdmin) registerAuditAdminRoutes(app, { ...opts.auditAdmin, context: (req) => context(req, config, opts.tenantId) });
   for (const url of ['/fhir', '/fhir/*']) {
     app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url, handler });
@@ -136,7 +185,7 @@ function context(req: FastifyRequest, config: Config, tenantId: TenantId): Reque
   return {
     requestId: req.id,
     tenantId,
-    actor: req.sushruta.actor ?? authenticate(),
+    actor: req.sushruta.actor ?? { kind: 'anonymous' },
     provenance: req.sushruta.provenance,
     baseUrl: baseUrl(req, config),
     lenient: /\bhandling\s*=\s*lenient\b/i.test(prefer),

@@ -3,20 +3,34 @@
  * wires the operation layer with its security stages. The HTTP server and the offline CLI
  * commands both start here, so they cannot differ in what protects the data.
  */
-import { auditCheckpointFilePath, auditKeyFilePath, type Config } from '../config/config.js';
+import { auditCheckpointFilePath, auditKeyFilePath, type Config, tokenKeyFilePath } from '../config/config.js';
+import type { AuditReader } from '../fhir/audit-reader.js';
 import type { AccessPolicy, AuditSink } from '../fhir/guard.js';
 import { FhirService } from '../fhir/rest/service.js';
-import { identityTransform, searchIndexMaintenance, searchMigrations, setIndexValueTransform } from '../fhir/search/index.js';
+import {
+  finishPendingReindex,
+  identityTransform,
+  searchIndexMaintenance,
+  searchMigrations,
+  setIndexValueTransform,
+} from '../fhir/search/index.js';
 import { TenantId } from '../fhir/types.js';
 import { type CheckpointSigner, openSigningKey } from '../security/audit/checkpoint.js';
 import { AuditLog } from '../security/audit/log.js';
+import { LogAuditReader } from '../security/audit/reader.js';
 import { plainSealer } from '../security/audit/record.js';
 import { auditMigrations } from '../security/audit/schema.js';
 import { ChainedAuditSink, codecSealer } from '../security/audit/sink.js';
+import { type AuditProof, type ProofRequest, proveAudit } from '../security/audit/prove.js';
 import { type VerifyReport, verifyAuditLog } from '../security/audit/verify.js';
 import { blindIndexTransform } from '../security/crypto/blind-transform.js';
 import { KeyAdmin } from '../security/crypto/key-admin.js';
 import { cryptoMigrations } from '../security/crypto/keyring.js';
+import { ClientService, TokenKey } from '../security/identity/clients.js';
+import { identityMigrations } from '../security/identity/schema.js';
+import { codecSecretSealer } from '../security/identity/sealer.js';
+import { IdentityService, type IdentityOptions } from '../security/identity/service.js';
+import { blindIndex } from '../security/crypto/blind-index.js';
 import { localOperatorPolicy } from '../security/policy/local-operator.js';
 import { plainCodec } from '../store/codec.js';
 import type { Db, DbTarget } from '../store/db.js';
@@ -41,6 +55,10 @@ export interface Sushruta {
   readonly auditLog?: AuditLog;
   /** Verification of the audit log and the key auditors pin; absent with the audit log. */
   readonly auditAdmin?: AuditAdmin;
+  /** Staff accounts, sign-in, MFA and sessions. */
+  readonly identity: IdentityService;
+  /** OAuth 2.0 integration clients and their access tokens. */
+  readonly clients: ClientService;
   close(): Promise<void>;
 }
 
@@ -50,13 +68,15 @@ export function dbTarget(config: Config): DbTarget {
     : { kind: 'pglite', dataDir: config.dataDir };
 }
 
-export const ALL_MIGRATIONS = [storeMigrations, searchMigrations, cryptoMigrations, auditMigrations] as const;
+export const ALL_MIGRATIONS = [storeMigrations, searchMigrations, cryptoMigrations, auditMigrations, identityMigrations] as const;
 
 export interface AuditAdmin {
   /** The signed-note verifier key of this log's checkpoints. */
   readonly vkey: string;
   /** `audit verify` against this database and the checkpoint file. */
   verify(onProgress?: (done: number, total: number) => void): Promise<VerifyReport>;
+  /** `audit prove` against this database's signed checkpoints (and the checkpoint file). */
+  prove(req: ProofRequest): Promise<AuditProof>;
 }
 
 export interface OpenOptions {
@@ -74,6 +94,10 @@ export interface OpenOptions {
   readonly backgroundJobs?: boolean;
   /** Told about background failures. */
   readonly onError?: (err: unknown) => void;
+  /** Identity settings for tests (throttle thresholds, a clock). */
+  readonly identity?: Partial<Pick<IdentityOptions, 'throttle' | 'now' | 'idleMs' | 'maxMs'>>;
+  /** The access-token signing key (tests); otherwise `identity.tokenKeyFile`, created on first start. */
+  readonly tokenKey?: TokenKey;
 }
 
 export async function openSushruta(config: Config, opts: OpenOptions = {}): Promise<Sushruta> {
@@ -92,6 +116,19 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
     setIndexValueTransform(crypto ? blindIndexTransform(crypto.ring) : identityTransform);
     const store = new ResourceStore(tenantId, crypto?.codec ?? plainCodec);
     const keys = crypto ? new KeyAdmin(db, crypto.ring, store, searchIndexMaintenance(store)) : undefined;
+    if (crypto) {
+      // A migration that moved blind-index rows (search/005) left this tenant to re-index: done
+      // before serving, or searches would miss what was indexed the old way.
+      const t0 = Date.now();
+      let shown = 0;
+      await finishPendingReindex(db, store, ({ reason, done, total }) => {
+        const now = Date.now();
+        if (done > 0 && done < total && now - shown < 2000) return;
+        shown = now;
+        const eta = done > 0 && done < total ? `, about ${Math.ceil((((now - t0) / done) * (total - done)) / 1000)} s left` : '';
+        process.stderr.write(`sushruta: re-indexing search values (${reason}): ${done} of ${total} resources${eta}\n`);
+      });
+    }
     if (crypto?.firstEncryptedStart && keys) {
       // Rows written before encryption existed are encrypted and re-indexed once, before serving.
       await keys.complete(undefined, { acceptPlaintext: true, reindexAll: true });
@@ -104,12 +141,16 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
     let audit: AuditSink;
     let auditLog: AuditLog | undefined;
     let auditAdmin: AuditAdmin | undefined;
+    let auditReader: AuditReader | undefined;
     if (opts.audit) {
       audit = opts.audit;
     } else {
       const { log, signer } = await openAuditLog(config, db, onError);
       auditLog = log;
-      audit = new ChainedAuditSink(log, crypto ? codecSealer(crypto.codec) : plainSealer);
+      const sealer = crypto ? codecSealer(crypto.codec) : plainSealer;
+      audit = new ChainedAuditSink(log, sealer);
+      // Auditors read the same log as AuditEvents; sealed fields are opened with the same key.
+      auditReader = new LogAuditReader(sealer);
       auditAdmin = {
         vkey: signer.vkey,
         verify: async (onProgress) => {
@@ -119,11 +160,64 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
             verifyAuditLog(q, { verifier: signer, checkpointFile: auditCheckpointFilePath(config), ...(onProgress ? { onProgress } : {}) }),
           );
         },
+        prove: async (req) => {
+          // Records this process appended are signed first, so the newest of them can be proven.
+          await log.checkpoint();
+          return db.unlimited((q) => proveAudit(q, req, { verifier: signer, checkpointFile: auditCheckpointFilePath(config) }));
+        },
       };
     }
     const policy = opts.policy ?? localOperatorPolicy;
-    const service = new FhirService({ db, store, policy, audit, limits: config.limits, statistics });
+    const service = new FhirService({
+      db,
+      store,
+      policy,
+      audit,
+      ...(auditReader ? { auditReader } : {}),
+      limits: config.limits,
+      statistics,
+    });
+    const identity = new IdentityService({
+      db,
+      tenantId,
+      sealer: codecSecretSealer(crypto?.codec ?? plainCodec, tenantId),
+      audit,
+      policy,
+      // Usernames tried at sign-in are counted under a keyed hash (the hospital's index key), not stored.
+      ...(crypto
+        ? {
+            keyed: (v: string) =>
+              blindIndex(crypto.ring.activeCached(tenantId, 'index').key, tenantId, 'StaffUser', 'throttle', 'exact', v, 16).toString(
+                'hex',
+              ),
+          }
+        : {}),
+      idleMs: config.identity.sessionIdleMinutes * 60_000,
+      maxMs: config.identity.sessionMaxHours * 3600_000,
+      ...opts.identity,
+    });
+    const tokenKey =
+      opts.tokenKey ??
+      TokenKey.open(tokenKeyFilePath(config), {
+        create: true,
+        onCreate: (path) =>
+          process.stderr.write(
+            `sushruta: created the access-token signing key ${path} (mode 0600); every app server of this hospital needs the same file\n`,
+          ),
+      });
+    const clients = new ClientService({
+      db,
+      tenantId,
+      audit,
+      throttle: identity.throttle,
+      key: tokenKey,
+      tokenSeconds: config.identity.accessTokenSeconds,
+      administer: (ctx, action, type, target, op) => identity.administer(ctx, action, type, target, op),
+      ...(opts.identity?.now ? { now: opts.identity.now } : {}),
+    });
     return {
+      identity,
+      clients,
       config,
       db,
       service,

@@ -24,7 +24,7 @@ export interface Db extends Queryable {
    * caller can never observe a half-written resource (invariant 4). Inside `fn` use only the
    * given `tx`: on PGlite, a query on the `Db` itself would wait for the transaction to end.
    */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Runs read-only work under a time limit. When the limit passes the work is cancelled in the
    * database (not merely abandoned) and the promise rejects with `QueryTimeoutError`.
@@ -33,6 +33,24 @@ export interface Db extends Queryable {
   /** Runs maintenance (ANALYZE, re-encryption batches) in one transaction with no statement deadline. */
   unlimited<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /**
+   * Take this advisory lock (`lockWithinSchema`) as the transaction begins: on PostgreSQL in the
+   * same round trip as BEGIN. PGlite takes none: its one session belongs to the transaction from
+   * BEGIN to COMMIT, which already excludes every other transaction.
+   */
+  readonly lock?: number;
+}
+
+/**
+ * Takes a transaction-scoped advisory lock on `key` (a 32-bit name of what is locked) within this
+ * database schema. Advisory locks are database-wide; keyed by the schema too, hospitals (or test
+ * runs) in different schemas of one database do not queue behind each other's locks.
+ */
+export function lockWithinSchema(tx: Queryable, key: number): Promise<unknown> {
+  return tx.query('SELECT pg_advisory_xact_lock($1::int4, hashtext(current_schema()))', [key | 0]);
 }
 
 export class QueryTimeoutError extends Error {

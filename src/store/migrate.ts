@@ -3,7 +3,7 @@
  * ordered list; the runner applies what is missing, each migration in its own transaction, under
  * an advisory lock so two app servers starting together cannot race.
  */
-import type { Db, Queryable } from './db.js';
+import { type Db, lockWithinSchema, type Queryable } from './db.js';
 
 export interface Migration {
   /** Globally unique and stable, e.g. `store/001-resources`. Order within a module is list order. */
@@ -22,7 +22,7 @@ export async function migrate(db: Db, modules: readonly (readonly Migration[])[]
   for (const list of modules) {
     for (const m of list) {
       const done = await db.transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+        await lockWithinSchema(tx, LOCK_KEY);
         const seen = await tx.query('SELECT 1 FROM schema_migration WHERE id = $1', [m.id]);
         if (seen.rows.length > 0) return false;
         if (typeof m.up === 'string') {

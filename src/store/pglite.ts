@@ -12,7 +12,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { type Db, type Queryable, QueryTimeoutError, type SqlValue, normaliseParams } from './db.js';
+import { type Db, type Queryable, QueryTimeoutError, type SqlValue, type TransactionOptions, normaliseParams } from './db.js';
 import type { SerializedError, WorkerCall, WorkerResponse } from './pglite-worker.js';
 
 type Pending = { resolve: (v: { rows: unknown[]; rowCount: number }) => void; reject: (e: unknown) => void };
@@ -111,7 +111,8 @@ export async function openPglite(dataDir: string): Promise<Db> {
     },
   };
 
-  const transaction = <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> =>
+  // `options.lock` is not taken: this one session is the transaction's until COMMIT (TransactionOptions).
+  const transaction = <T>(fn: (tx: Queryable) => Promise<T>, _options?: TransactionOptions): Promise<T> =>
     serial(async () => {
       await session.query('BEGIN');
       try {

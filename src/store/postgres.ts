@@ -4,7 +4,7 @@
  * Date, bytea as bytes.
  */
 import pg from 'pg';
-import { type Db, type Queryable, QueryTimeoutError, type SqlValue, normaliseParams } from './db.js';
+import { type Db, type Queryable, QueryTimeoutError, type SqlValue, type TransactionOptions, normaliseParams } from './db.js';
 
 export interface PostgresOptions {
   readonly poolSize: number;
@@ -46,10 +46,13 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     },
   });
   const direct = wrap(pool);
-  const transaction = async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
+  const transaction = async <T>(fn: (tx: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T> => {
     const client = await pool.connect();
     try {
-      await client.query('BEGIN');
+      // Without parameters the two statements go as one simple query: one round trip. The key is
+      // an integer literal (`| 0`), never text.
+      const lock = options?.lock;
+      await client.query(lock === undefined ? 'BEGIN' : `BEGIN; SELECT pg_advisory_xact_lock(${lock | 0}, hashtext(current_schema()))`);
       const out = await fn(wrap(client));
       await client.query('COMMIT');
       return out;

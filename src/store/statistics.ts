@@ -34,7 +34,12 @@ export class StatisticsKeeper {
     this.#running = (async () => {
       try {
         this.#baseline = await this.db.unlimited(async (q) => {
-          await q.query('ANALYZE');
+          // Only this schema's tables: a bare ANALYZE would analyse every schema of a shared
+          // database (other hospitals, other applications), for minutes, at every start.
+          const tables = await q.query<{ name: string }>(
+            "SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+          );
+          if (tables.rows.length > 0) await q.query(`ANALYZE ${tables.rows.map((t) => t.name).join(', ')}`);
           const r = await q.query<{ n: string }>('SELECT count(*)::bigint AS n FROM resource_history');
           return Number(r.rows[0]?.n ?? 0);
         });

@@ -4,7 +4,7 @@
  * in-memory PGlite, which can be neither copied as raw files nor restarted with another key file.)
  *
  * The server is the real composition: openSushruta (key file -> key ring -> encrypted codec ->
- * blind-index transform) + buildApp with the key administration routes, listening on a random
+ * blind-index transform) + buildApp with the key and audit administration routes, listening on a random
  * loopback port, exactly as src/runtime/server.ts wires it (minus the data-directory lock, so a
  * test can reopen a directory whose previous opening failed).
  *
@@ -18,9 +18,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Config, loadConfig } from '../../src/config/config.js';
+import type { AccessPolicy } from '../../src/fhir/guard.js';
 import { identityTransform, setIndexValueTransform } from '../../src/fhir/search/index.js';
 import { buildApp } from '../../src/http/app.js';
-import { type Sushruta, openSushruta } from '../../src/runtime/open.js';
+import { type AuditAdmin, type Sushruta, openSushruta } from '../../src/runtime/open.js';
+import type { ProofRequest } from '../../src/security/audit/prove.js';
 import { freshSchemaUrl, postgresUrl } from '../support/db.js';
 
 export const TENANT = 'at-rest-hospital';
@@ -128,6 +130,8 @@ export interface StartOptions {
   /** Resume unfinished key jobs in the background at start (the real server does). Default true. */
   readonly backgroundJobs?: boolean;
   readonly limits?: Partial<Config['limits']>;
+  /** Another access policy than the local operator's (tests of refusals). */
+  readonly policy?: AccessPolicy;
 }
 
 export async function startAtRest(storage: Storage, opts: StartOptions = {}): Promise<AtRestServer> {
@@ -136,6 +140,7 @@ export async function startAtRest(storage: Storage, opts: StartOptions = {}): Pr
   const sushruta = await openSushruta(config, {
     encryption: !selfTestPlaintext(),
     backgroundJobs: opts.backgroundJobs ?? true,
+    ...(opts.policy ? { policy: opts.policy } : {}),
     onError: (err) => backgroundErrors.push(err),
   });
   if (selfTestPlainIndex()) setIndexValueTransform(identityTransform);
@@ -146,6 +151,9 @@ export async function startAtRest(storage: Storage, opts: StartOptions = {}): Pr
       service: sushruta.service,
       tenantId: sushruta.tenantId,
       ...(sushruta.keys ? { admin: { keys: sushruta.keys, policy: sushruta.policy, audit: sushruta.audit } } : {}),
+      ...(sushruta.auditAdmin
+        ? { auditAdmin: { ...auditAdminOf(sushruta.auditAdmin), policy: sushruta.policy, audit: sushruta.audit } }
+        : {}),
     });
   } catch (err) {
     await sushruta.close();
@@ -222,4 +230,9 @@ export async function transact(server: AtRestServer, entries: Json[]): Promise<s
 export function content(resource: Json): Json {
   const { meta: _meta, id: _id, ...rest } = resource ?? {};
   return rest;
+}
+
+/** The audit admin operations of an opened Sushruta, as the real server exposes them at /admin/audit. */
+function auditAdminOf(a: AuditAdmin) {
+  return { verify: () => a.verify(), prove: (req: ProofRequest) => a.prove(req), vkey: a.vkey };
 }

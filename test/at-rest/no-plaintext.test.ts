@@ -187,7 +187,7 @@ function stolenBytes(storage: Storage): { name: string; bytes: Buffer }[] {
     const decoded = decodeDumpBytea(dump);
     return [
       {
-        name: `pg_dump --schema=${storage.schema} (${decoded.byteaValues} bytea values and ${decoded.termValues} term arrays decoded)`,
+        name: `pg_dump --schema=${storage.schema} (${decoded.byteaValues} bytea values and ${decoded.termValues} term arrays and short terms decoded)`,
         bytes: decoded.bytes,
       },
     ];

@@ -119,9 +119,10 @@ export function readTree(dir: string): { path: string; bytes: Buffer }[] {
 /**
  * A plain-format pg_dump with every binary value replaced by the bytes it stands for, as an attacker
  * would decode them: bytea literals (`\\x<hex>` in COPY data), bigint arrays (`{n,n,...}`: the
- * 64-bit blind-index terms of search_blind, each written as 20 decimal digits), and UUIDs (resource
- * and request ids). Left as text, hex and decimal digits would match short digit values (postal
- * codes, phone numbers) by chance.
+ * 64-bit blind-index terms of search_blind, each written as up to 20 decimal characters), the
+ * single term that ends each COPY line of search_blind_short, and UUIDs (resource and request ids).
+ * Left as text, hex and decimal digits would match short digit values (postal codes, phone numbers)
+ * by chance.
  */
 export function decodeDumpBytea(dump: Buffer): { bytes: Buffer; byteaValues: number; termValues: number } {
   const hex = replaceAll(dump, /\\\\x([0-9a-f]+)/g, (m) => Buffer.from(m[1] as string, 'hex'));
@@ -131,7 +132,19 @@ export function decodeDumpBytea(dump: Buffer): { bytes: Buffer; byteaValues: num
     for (let i = 0; i < list.length; i++) out.writeBigInt64BE(BigInt(list[i] as string), 8 * i);
     return out;
   });
-  return { bytes: decodeUuids(terms.bytes), byteaValues: hex.count, termValues: terms.count };
+  // Only inside the COPY block of search_blind_short, whose last column is the term: a trailing
+  // number elsewhere could be a leak, and must stay visible to the scan.
+  let shortTerms = 0;
+  const short = replaceAll(terms.bytes, /(COPY [\w.]*search_blind_short \([^)]*\) FROM stdin;\n)([\s\S]*?\n)(\\\.\n)/g, (m) => {
+    const rows = (m[2] as string).replace(/\t(-?\d{1,19})\n/g, (_all, n: string) => {
+      const b = Buffer.alloc(8);
+      b.writeBigInt64BE(BigInt(n));
+      shortTerms += 1;
+      return `\t${b.toString('latin1')}\n`;
+    });
+    return Buffer.from(`${m[1]}${rows}${m[3]}`, 'latin1');
+  });
+  return { bytes: decodeUuids(short.bytes), byteaValues: hex.count, termValues: terms.count + shortTerms };
 }
 
 /**

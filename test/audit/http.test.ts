@@ -4,9 +4,11 @@
  * that the server fails closed (no answer, no data) when the audit log cannot be written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifierFromVkey } from '../../src/security/audit/checkpoint.js';
+import { checkProof, type InclusionProof } from '../../src/security/audit/prove.js';
 import { decodeRecord } from '../../src/security/audit/record.js';
 import { codecSealer } from '../../src/security/audit/sink.js';
-import { type AtRestServer, atRestKinds, type Json, makeStorage, type Storage, startAtRest } from '../at-rest/harness.js';
+import { type AtRestServer, atRestKinds, type Json, makeStorage, request, type Storage, startAtRest } from '../at-rest/harness.js';
 
 describe.each(atRestKinds())('audit log through the server on $name', ({ name }) => {
   let storage: Storage;
@@ -112,6 +114,57 @@ describe.each(atRestKinds())('audit log through the server on $name', ({ name })
       ['create', 'Encounter', [newId]],
       ['create', 'Patient', [newId]],
     ]);
+  });
+
+  it('proves through /admin/audit/prove, records each request, and names what it refuses', async () => {
+    const admin = server.sushruta.auditAdmin;
+    expect(admin).toBeDefined();
+    const post = (body: unknown) => request(server.base.replace(/\/fhir$/, ''), 'POST', '/admin/audit/prove', body);
+    const ok = await post({ seq: 1 });
+    expect(ok.status, ok.text).toBe(200);
+    const proof = ok.body as InclusionProof;
+    expect(proof).toMatchObject({ type: 'inclusion', seq: 1, leafIndex: 0 });
+    expect(checkProof(proof, verifierFromVkey(admin?.vkey as string))).toEqual({ ok: true });
+    // The proof request is itself on the record, with what was asked for (sealed, like every query).
+    let { row, rec } = await lastRecord();
+    expect(row.action).toBe('admin-audit');
+    const crypto = server.sushruta.crypto as NonNullable<typeof server.sushruta.crypto>;
+    const sealer = codecSealer(crypto.codec);
+    expect(sealer.open(rec.tenant, rec.request, 'query', rec.what.query as never)).toBe('prove seq=1');
+    expect(rec.outcome.status).toBe(200);
+    const consistency = await post({ from: proof.treeSize, to: proof.treeSize });
+    expect(consistency.status, consistency.text).toBe(200);
+    expect(consistency.body).toMatchObject({ type: 'consistency', size1: proof.treeSize, size2: proof.treeSize, proof: [] });
+
+    for (const [body, status, message] of [
+      [{}, 400, /needs 'seq' \(and optionally 'size'\), or 'from' and 'to'/],
+      [{ seq: 1, from: 1, to: 2 }, 400, /needs 'seq'/],
+      [{ seq: '1' }, 400, /'seq' must be a whole number from 1/],
+      [{ seq: 1_000_000 }, 400, /record 1000000 does not exist/],
+      [{ seq: 1, size: proof.treeSize + 1_000_000 }, 404, /there is no signed checkpoint at size/],
+    ] as [unknown, number, RegExp][]) {
+      const r = await post(body);
+      expect(r.status, JSON.stringify(body)).toBe(status);
+      expect(r.body.resourceType).toBe('OperationOutcome');
+      expect(r.text).toMatch(message);
+      ({ row, rec } = await lastRecord());
+      expect(row.action).toBe('admin-audit');
+      expect(rec.outcome.status).toBe(status);
+    }
+
+    // A record changed behind the triggers: 409, and no proof.
+    const db = server.sushruta.db;
+    const original = (await db.query<{ entry: string }>('SELECT entry FROM audit_log WHERE seq = 1')).rows[0]?.entry as string;
+    await db.query('ALTER TABLE audit_log DISABLE TRIGGER USER');
+    try {
+      await db.query('UPDATE audit_log SET entry = $1 WHERE seq = 1', [original.replace('"status":201', '"status":200')]);
+      const tampered = await post({ seq: 1 });
+      expect(tampered.status).toBe(409);
+      expect(tampered.text).toMatch(/record 1: its entry was changed after it was written/);
+    } finally {
+      await db.query('UPDATE audit_log SET entry = $1 WHERE seq = 1', [original]);
+      await db.query('ALTER TABLE audit_log ENABLE TRIGGER USER');
+    }
   });
 
   it('fails closed: when the audit log cannot be written, the request fails and no data leaves', async () => {

@@ -124,6 +124,29 @@ describe.each(testDbKinds())('audit log on $name', (kind) => {
     expect((await verify()).ok).toBe(true);
   });
 
+  it('keeps one chain when two app servers and write transactions append at the same time', async () => {
+    // Two logs on one database stand for two app servers; appendWithin stands for the records that
+    // writes commit in their own transactions. Each places records after what it knows of, so each
+    // must notice the others' records and place its batch again after them.
+    const a = await AuditLog.open(db, { signer, checkpointEvery: 60, checkpointSeconds: 0, checkpointFile: file, maxBatch: 7 });
+    const b = await AuditLog.open(db, { signer, checkpointEvery: 60, checkpointSeconds: 0, checkpointFile: file, maxBatch: 5 });
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < 120; i++) {
+      const n = 1000 + i;
+      if (i % 10 === 9) work.push(db.transaction((tx) => a.appendWithin(tx, record(n))));
+      else work.push((i % 2 === 0 ? a : b).append(record(n)));
+    }
+    const seqs = (await Promise.all(work)) as number[];
+    await a.close();
+    await b.close();
+    expect(new Set(seqs).size).toBe(120);
+    expect(Math.min(...seqs)).toBe(251);
+    expect(Math.max(...seqs)).toBe(370);
+    const report = await verify();
+    expect(report.problems).toEqual([]);
+    expect(report.records).toBe(370);
+  });
+
   it('refuses UPDATE, DELETE and TRUNCATE on the audit tables', async () => {
     for (const sql of [
       'UPDATE audit_log SET outcome = 404 WHERE seq = 5',
@@ -163,6 +186,32 @@ describe.each(testDbKinds())('audit log on $name', (kind) => {
     const r = await verify();
     expect(r.firstBad).toMatchObject({ seq: 42 });
     expect(r.firstBad?.problem).toMatch(/record 42: the patients column was changed/);
+  });
+
+  it('names every searchable column that was changed, and reads times in any session time zone', async () => {
+    const changes: [number, string, string][] = [
+      [60, 'tenant_id', `tenant_id = 'other-hospital'`],
+      [61, 'recorded_at', `recorded_at = recorded_at + interval '1 second'`],
+      [62, 'request_id', `request_id = 'req-x'`],
+      [63, 'action', `action = 'delete'`],
+      [64, 'resource_type', 'resource_type = NULL'],
+      [65, 'resource_id', `resource_id = 'p-other'`],
+      [66, 'outcome', 'outcome = 500'],
+      [67, 'agent', `agent = 'job:someone'`],
+      [68, 'patients', `patients = ARRAY['p1', 'p2']`],
+    ];
+    for (const [seq, , set] of changes) await asDba(`UPDATE audit_log SET ${set} WHERE seq = ${seq}`);
+    const r = await verify();
+    expect(r.problems.map((p) => p.problem)).toEqual(
+      changes.map(([seq, column]) => expect.stringMatching(new RegExp(`^record ${seq}: the ${column} column was changed`))),
+    );
+    // Unchanged rows verify whatever time zone the session renders timestamps in.
+    await fresh();
+    const zoned = await db.unlimited(async (q) => {
+      await q.query(`SET LOCAL TIME ZONE 'Asia/Kolkata'`);
+      return verifyAuditLog(q, { verifier: signer, checkpointFile: file });
+    });
+    expect(zoned).toMatchObject({ ok: true, records: 250 });
   });
 
   it('finds a deleted row', async () => {

@@ -9,10 +9,13 @@ import {
   consistencyProof,
   EMPTY_ROOT,
   inclusionProof,
+  consistencyRanges,
+  inclusionRanges,
   leafHash,
   MerkleFrontier,
   nodeHash,
   rootOf,
+  SubtreeRoots,
   verifyConsistency,
   verifyInclusion,
 } from '../../src/security/audit/merkle.js';
@@ -197,6 +200,24 @@ describe('RFC 6962 Merkle tree: every shape, and forgeries', () => {
         }
       }
     }
+  });
+
+  it('streams the same proofs from leaves fed once, in order, as it builds from all leaves in memory', () => {
+    const stream = (ranges: ReturnType<typeof inclusionRanges>) => {
+      const s = new SubtreeRoots(ranges);
+      for (let i = s.start; i < s.end; i++) s.add(many[i] as Buffer);
+      return s.roots().map(hex);
+    };
+    for (let n = 1; n <= many.length; n++) {
+      const tree = many.slice(0, n);
+      for (let i = 0; i < n; i++) expect(stream(inclusionRanges(i, n)), `leaf ${i} of ${n}`).toEqual(inclusionProof(tree, i).map(hex));
+      for (let m = 1; m <= n; m++) expect(stream(consistencyRanges(m, n)), `${m} -> ${n}`).toEqual(consistencyProof(tree, m).map(hex));
+    }
+    // A power-of-two first tree needs none of its own leaves: its head starts the verifier's path.
+    expect(new SubtreeRoots(consistencyRanges(16, 40)).start).toBe(16);
+    const short = new SubtreeRoots(inclusionRanges(0, 8));
+    for (let i = short.start; i < short.end - 1; i++) short.add(many[i] as Buffer);
+    expect(() => short.roots()).toThrow(/were not all given/);
   });
 
   it('refuses impossible sizes and indexes instead of guessing', () => {

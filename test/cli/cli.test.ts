@@ -2,8 +2,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli, startServerProcess, stop } from '../support/cli.js';
+
+// Every test here starts `sushruta` processes (a cold TypeScript start each, and servers):
+// slow on a busy 2-core machine, so more time than the suite's default.
+vi.setConfig({ testTimeout: 240_000 });
 
 const dirs: string[] = [];
 const tempDir = () => {

@@ -1,6 +1,9 @@
 /**
  * The official R4 examples of every hospital resource type go through the HTTP API and come
  * back unchanged; a broken copy of each is refused with an OperationOutcome naming the path.
+ * AuditEvent is the exception: it is the server's own audit log, which nobody writes through the
+ * API (405; test/audit/auditevent.test.ts), so its examples are checked by the validator alone
+ * (test/validation).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDbKinds } from '../support/db.js';
@@ -18,9 +21,11 @@ function withoutServerMeta(r: Record<string, unknown>): Record<string, unknown> 
   return Object.keys(keep).length > 0 ? { ...rest, meta: keep } : rest;
 }
 
+const STORED_TYPES = HOSPITAL_TYPES.filter((t) => t !== 'AuditEvent');
+
 describe.each(testDbKinds())('official R4 examples over HTTP on $name', (kind) => {
   let s: TestServer;
-  const examples = loadOfficialExamples(HOSPITAL_TYPES).filter((e) => !KNOWN_INVALID.has(e.file));
+  const examples = loadOfficialExamples(STORED_TYPES).filter((e) => !KNOWN_INVALID.has(e.file));
   beforeAll(async () => {
     s = await startTestServer(kind);
   });
@@ -48,7 +53,15 @@ describe.each(testDbKinds())('official R4 examples over HTTP on $name', (kind) =
     expect(examples.length).toBeGreaterThan(300);
   });
 
-  it.each(HOSPITAL_TYPES)('refuses a broken %s naming the path', async (type) => {
+  it('refuses to store the official AuditEvent examples: the audit log is append-only', async () => {
+    const [example] = loadOfficialExamples(['AuditEvent']);
+    expect(example).toBeDefined();
+    const put = await s.fhir('PUT', `AuditEvent/${example?.resource.id}`, example?.resource);
+    expect(put.status).toBe(405);
+    expect(put.body.resourceType).toBe('OperationOutcome');
+  });
+
+  it.each(STORED_TYPES)('refuses a broken %s naming the path', async (type) => {
     const example = examples.find((e) => e.resourceType === type);
     expect(example, `an official ${type} example`).toBeDefined();
     const broken = { ...(example?.resource ?? {}), id: undefined, unknownElement: 'x', meta: { lastUpdated: 'yesterday' } };

@@ -256,6 +256,15 @@ describe.each(testDbKinds())('FHIR REST on $name', (kind) => {
     ]);
     expect(mine[1]?.resources).toEqual([`Patient/${c.body.id}`]);
     expect(mine[0]?.ctx.provenance.peerAddress).toMatch(/127\.0\.0\.1/);
+    // A create names the id it assigned; a failed read, the patient it was aimed at.
+    expect(mine[0]?.id).toBe(c.body.id);
+    expect(mine[2]?.patients).toEqual(['missing-one']);
+  });
+
+  it('says clearly that AuditEvent needs the audit log when the server runs on an in-memory sink', async () => {
+    const r = await s.fhir('GET', 'AuditEvent');
+    expect(r.status).toBe(501);
+    expect(r.body.issue[0]).toMatchObject({ code: 'not-supported', diagnostics: expect.stringMatching(/without a readable audit log/) });
   });
 
   it('fails closed when the audit stage cannot record', async () => {

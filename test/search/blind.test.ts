@@ -9,6 +9,8 @@ import { FhirError } from '../../src/fhir/outcome.js';
 import {
   countRowsUnderIndexKeyVersionsBelow,
   deleteRowsUnderIndexKeyVersionsBelow,
+  executeSearch,
+  finishPendingReindex,
   indexKeyVersionsInUse,
   parseSearch,
   reindexResource,
@@ -177,6 +179,9 @@ describe.each(testDbKinds())('blind indexes on $name', (kind) => {
     expect(await find('address=anna sal')).toEqual([]);
     expect(await find('address-postalcode=600')).toEqual(['p1']);
     expect(await find('name=shankarx')).toEqual([]);
+    // Short prefixes (search_blind_short) and longer ones (search_blind) in one OR.
+    expect(await find('family=sh,sarm')).toEqual(['p1', 'p4', 'p6']);
+    expect(await find('given=mo')).toEqual(['p3', 'p5']);
     expect(await find('name:missing=false')).toHaveLength(PATIENTS.length);
   });
 
@@ -270,6 +275,35 @@ describe.each(testDbKinds())('blind indexes on $name', (kind) => {
     expect(plain.rows).toHaveLength(0);
   });
 
+  it('stores prefixes of up to 3 code points as rows of their own, longer ones and the exact form in the array', async () => {
+    // family "Sharma": sh, sha are short; shar, sharm, sharma and the exact term share one array.
+    const short = await db.query<{ n: string | number }>(
+      `SELECT count(*) AS n FROM search_blind_short WHERE tenant_id = $1 AND resource_id = 'p4' AND code = 'family'`,
+      [T1],
+    );
+    expect(Number(short.rows[0]?.n)).toBe(2);
+    const long = await db.query<{ n: string | number }>(
+      `SELECT sum(cardinality(terms)) AS n FROM search_blind WHERE tenant_id = $1 AND resource_id = 'p4' AND code = 'family'`,
+      [T1],
+    );
+    expect(Number(long.rows[0]?.n)).toBe(4);
+    // The single short prefix is one B-tree equality, so the first page comes in id order from the index.
+    const { search } = parseSearch('Patient', [['family', 'sh']], { lenient: false, defaultCount: 20, maxCount: 100 });
+    const rec: string[] = [];
+    await executeSearch(
+      {
+        query: async (text: string) => {
+          rec.push(text);
+          return { rows: [], rowCount: 0 };
+        },
+      },
+      new ResourceStore(T1, plainCodec),
+      search,
+    );
+    expect(rec[0]).toMatch(/FROM search_blind_short s\d+ WHERE .* AND \(s\d+\.term = \$\d+::bigint\)/);
+    expect(rec[0]).not.toMatch(/search_blind s\d/);
+  });
+
   it('keeps tenants apart: same name, different hashes, no cross-tenant match', async () => {
     expect(await find('name=shankar', 'Patient', T2)).toEqual(['q1']);
     expect(await find('phone=+919810000001', 'Patient', T2)).toEqual(['q1']);
@@ -280,6 +314,7 @@ describe.each(testDbKinds())('blind indexes on $name', (kind) => {
         (
           await db.query<{ v: string }>(
             `SELECT unnest(terms)::text AS v FROM search_blind WHERE tenant_id = $1 AND resource_id = $2
+             UNION SELECT term::text FROM search_blind_short WHERE tenant_id = $1 AND resource_id = $2
              UNION SELECT value FROM search_token WHERE tenant_id = $1 AND resource_id = $2 AND key_version IS NOT NULL`,
             [tenant, id],
           )
@@ -333,7 +368,8 @@ describe.each(testDbKinds())('blind indexes on $name', (kind) => {
     const old = await db.query(
       `SELECT 1 FROM search_string WHERE tenant_id = $1 AND key_version < 2
       UNION ALL SELECT 1 FROM search_token WHERE tenant_id = $1 AND key_version < 2
-      UNION ALL SELECT 1 FROM search_blind WHERE tenant_id = $1 AND key_version < 2`,
+      UNION ALL SELECT 1 FROM search_blind WHERE tenant_id = $1 AND key_version < 2
+      UNION ALL SELECT 1 FROM search_blind_short WHERE tenant_id = $1 AND key_version < 2`,
       [T1],
     );
     expect(old.rows).toHaveLength(0);
@@ -362,5 +398,21 @@ describe.each(testDbKinds())('blind indexes on $name', (kind) => {
     });
     expect(await find('name=shankar', 'Patient', T2)).toEqual(['q1']);
     expect(await find('name=shankar')).toEqual(['p1']);
+  });
+
+  it('re-indexes a tenant that migration search/005 recorded, resumably, before it serves', async () => {
+    // As an older version left it: the short prefixes are not rows of search_blind_short.
+    await db.query('DELETE FROM search_blind_short WHERE tenant_id = $1', [T2]);
+    await db.query(`INSERT INTO search_reindex_pending (tenant_id, reason) VALUES ($1, 'search/005-blind-short-prefixes')`, [T2]);
+    expect(await find('name=ra', 'Patient', T2)).toEqual([]);
+    const seen: number[] = [];
+    const n = await finishPendingReindex(db, new ResourceStore(T2, plainCodec), (p) => seen.push(p.done));
+    expect(n).toBe(1);
+    expect(seen).toEqual([0, 1]);
+    expect(await find('name=ra', 'Patient', T2)).toEqual(['q1']);
+    expect((await db.query('SELECT 1 FROM search_reindex_pending WHERE tenant_id = $1', [T2])).rows).toHaveLength(0);
+    // Nothing left to do: a second start re-indexes nothing, and tenant 1 was never pending.
+    expect(await finishPendingReindex(db, new ResourceStore(T2, plainCodec))).toBe(0);
+    expect(await finishPendingReindex(db, new ResourceStore(T1, plainCodec))).toBe(0);
   });
 });

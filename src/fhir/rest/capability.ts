@@ -4,6 +4,7 @@
  */
 import { getSearchParameters } from '@medplum/core';
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import { auditEventCapability, patientOperations } from '../auditevent/capability.js';
 import { ensureDefinitionsLoaded } from '../search/definitions.js';
 import { R4_RESOURCE_TYPES } from '../validation/resource-types.js';
 import type { Limits } from './deps.js';
@@ -19,6 +20,8 @@ export function capabilityStatement(baseUrl: string, limits: Limits): Capability
   if (cached?.key === key) return cached.statement;
   ensureDefinitionsLoaded();
   const resource: CapabilityStatementRestResource[] = [...R4_RESOURCE_TYPES].sort().map((type) => {
+    // AuditEvent is the audit log, read-only, with its own search parameters.
+    if (type === 'AuditEvent') return auditEventCapability();
     const params = Object.values(getSearchParameters(type) ?? {}).filter((p) => SUPPORTED_PARAM_TYPES.has(p.type ?? ''));
     const refs = params.filter((p) => p.type === 'reference');
     return {
@@ -53,6 +56,8 @@ export function capabilityStatement(baseUrl: string, limits: Limits): Capability
   for (const r of resource) {
     for (const p of Object.values(getSearchParameters(r.type) ?? {})) {
       if (p.type !== 'reference') continue;
+      // AuditEvent is not in the resource store, so nothing can _revinclude it.
+      if (r.type === 'AuditEvent') continue;
       for (const t of p.target ?? []) {
         const list = byTarget.get(t) ?? [];
         list.push(`${r.type}:${p.code}`);
@@ -60,7 +65,11 @@ export function capabilityStatement(baseUrl: string, limits: Limits): Capability
       }
     }
   }
-  for (const r of resource) r.searchRevInclude = byTarget.get(r.type) ?? [];
+  for (const r of resource) {
+    if (r.type === 'AuditEvent') continue;
+    r.searchRevInclude = byTarget.get(r.type) ?? [];
+    if (r.type === 'Patient') r.operation = patientOperations();
+  }
 
   const statement: CapabilityStatement = {
     resourceType: 'CapabilityStatement',

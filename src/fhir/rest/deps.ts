@@ -1,5 +1,6 @@
 import type { Db } from '../../store/db.js';
 import type { ResourceStore } from '../../store/resources.js';
+import type { AuditReader } from '../audit-reader.js';
 import type { AccessPolicy, AuditSink } from '../guard.js';
 
 export interface Limits {
@@ -15,6 +16,8 @@ export interface FhirDeps {
   readonly store: ResourceStore;
   readonly policy: AccessPolicy;
   readonly audit: AuditSink;
+  /** The audit log's read side (AuditEvent, the access report); absent with an in-memory test sink. */
+  readonly auditReader?: AuditReader;
   readonly limits: Limits;
   /** Told about committed writes, to keep planner statistics fresh (store/statistics.ts). */
   readonly statistics?: { noteWrites(n: number): void };

@@ -43,7 +43,16 @@ export type Route =
   | { kind: 'patch'; type: string; id: string }
   | { kind: 'delete'; type: string; id: string }
   | { kind: 'history-instance'; type: string; id: string }
-  | { kind: 'vread'; type: string; id: string; versionId: string };
+  | { kind: 'vread'; type: string; id: string; versionId: string }
+  /** `$name` on the system, a type or an instance; `name` without the `$`. */
+  | { kind: 'operation'; name: string; type?: string; id?: string };
+
+const OPERATION_PATTERN = /^\$([a-z][a-z0-9-]{0,63})$/i;
+
+function operation(m: string, name: string, type?: string, id?: string): Route {
+  if (m !== 'GET' && m !== 'POST') throw methodNotAllowed(m, [type, id, `$${name}`].filter(Boolean).join('/'));
+  return { kind: 'operation', name, ...(type ? { type } : {}), ...(id ? { id } : {}) };
+}
 
 const TYPE_PATTERN = /^[A-Z][A-Za-z]{1,63}$/;
 
@@ -66,6 +75,8 @@ export function route(method: string, path: string, isType: (t: string) => boole
     if (m === 'GET') return { kind: 'capabilities' };
     throw methodNotAllowed(m, 'metadata');
   }
+  const systemOp = segs.length === 1 ? OPERATION_PATTERN.exec(a as string) : null;
+  if (systemOp?.[1]) return operation(m, systemOp[1]);
   if (a === '_history' && segs.length === 1) {
     if (m === 'GET') return { kind: 'history-system' };
     throw methodNotAllowed(m, '_history');
@@ -88,6 +99,8 @@ export function route(method: string, path: string, isType: (t: string) => boole
     if (m === 'POST') return { kind: 'search-type', type, viaPost: true };
     throw methodNotAllowed(m, `${type}/_search`);
   }
+  const typeOp = segs.length === 2 ? OPERATION_PATTERN.exec(b as string) : null;
+  if (typeOp?.[1]) return operation(m, typeOp[1], type);
   if (b === '_history' && segs.length === 2) {
     if (m === 'GET') return { kind: 'history-type', type };
     throw methodNotAllowed(m, `${type}/_history`);
@@ -108,6 +121,8 @@ export function route(method: string, path: string, isType: (t: string) => boole
         throw methodNotAllowed(m, `${type}/${id}`);
     }
   }
+  const instanceOp = segs.length === 3 ? OPERATION_PATTERN.exec(c as string) : null;
+  if (instanceOp?.[1]) return operation(m, instanceOp[1], type, id);
   if (c === '_history') {
     if (m !== 'GET') throw methodNotAllowed(m, `${type}/${id}/_history`);
     if (segs.length === 3) return { kind: 'history-instance', type, id };

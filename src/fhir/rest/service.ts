@@ -4,6 +4,8 @@
  * same stages: authorize -> operate -> audit. The audit entry is appended (and awaited) before
  * the response is returned; if it cannot be written, the caller gets an error, not the data.
  */
+import { readAuditEvent, refuseAuditEventWrites, searchAuditEvents } from '../auditevent/rest.js';
+import { patientIdsOf } from '../compartment.js';
 import { FhirError, issue } from '../outcome.js';
 import type { RequestContext } from '../context.js';
 import type { AccessRequest, AuditEntry } from '../guard.js';
@@ -14,6 +16,7 @@ import { batch, checkBundle, type EntryExecutor, transaction } from './bundle.js
 import { capabilityStatement } from './capability.js';
 import { create, patch, read, remove, update, vread } from './crud.js';
 import type { FhirDeps } from './deps.js';
+import { checkOperation, runOperation } from './operations.js';
 import { type FhirRequest, type FhirResponse, type Route, route } from './request.js';
 import { history, searchType } from './search.js';
 
@@ -37,6 +40,10 @@ export class FhirService {
     let rule: string | undefined;
     try {
       r = route(req.method, req.path, isResourceType);
+      // What no caller may do, refused before the policy is asked: writing the audit log, or an
+      // operation this server does not have.
+      refuseAuditEventWrites(r);
+      if (r.kind === 'operation') checkOperation(r);
       const access = accessRequest(r);
       const decision = await this.deps.policy.decide(ctx, access);
       rule = decision.rule;
@@ -66,7 +73,10 @@ export class FhirService {
       // An unexpected error is audited as a 500 and rethrown for the edge to log and mask. Not
       // audited here: a failed audit (the audit log is what failed), and a failed entry of a
       // transaction Bundle (its transaction rolls back; the Bundle's own record tells the failure).
-      if (!tx && !(err instanceof AuditFailure)) await this.#audit(ctx, r, req, fe?.status ?? 500, rule, undefined, fe);
+      if (!tx && !(err instanceof AuditFailure)) {
+        const patients = await this.#targetPatients(r);
+        await this.#audit(ctx, r, req, fe?.status ?? 500, rule, patients ? { patients } : undefined, fe);
+      }
       throw err;
     }
   }
@@ -88,8 +98,9 @@ export class FhirService {
       const entry: AuditEntry = {
         ctx,
         interaction: r ? auditedInteraction(r, req) : 'read',
+        ...(r?.kind === 'operation' ? { operation: r.name } : {}),
         ...(r && 'type' in r ? { resourceType: r.type } : {}),
-        ...(r && 'id' in r ? { id: r.id } : {}),
+        ...idOf(r, res),
         ...(etagHeader ? { versionId: etagHeader.replace(/^W\/"|"$/g, '') } : {}),
         ...(req.rawQuery ? { query: req.rawQuery } : {}),
         ...(res?.touched ? { resources: res.touched } : {}),
@@ -105,6 +116,22 @@ export class FhirService {
     } catch {
       // Fail closed (invariant 3): no audit, no answer (and inside a transaction, no write).
       throw new AuditFailure();
+    }
+  }
+
+  /**
+   * Whose record a refused or failed instance interaction was aimed at (the resource's Patient
+   * compartment), so that the patient's access report shows attempts too, not only successes.
+   * Nothing of the resource leaves the server; an unreadable one names no patient.
+   */
+  async #targetPatients(r: Route | undefined): Promise<string[] | undefined> {
+    if (!r || !('id' in r) || r.id === undefined || r.type === undefined || r.type === 'AuditEvent') return undefined;
+    if (r.type === 'Patient') return [r.id];
+    try {
+      const s = await this.deps.store.current(this.deps.db, r.type, r.id);
+      return s ? patientIdsOf(s.resource) : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -139,6 +166,7 @@ export class FhirService {
       case 'create':
         return inTx((q) => create(d, q, r.type, req, base, ctx.lenient, assignedId));
       case 'read':
+        if (r.type === 'AuditEvent') return readAuditEvent(d, tx ?? d.db, ctx, r.id);
         return read(d, tx ?? d.db, r.type, r.id, req);
       case 'vread':
         return vread(d, tx ?? d.db, r.type, r.id, r.versionId);
@@ -151,6 +179,7 @@ export class FhirService {
       case 'search-type': {
         if (tx) throw new FhirError(400, [issue('not-supported', 'searches inside a transaction Bundle are not supported; use a batch')]);
         const params = r.viaPost ? [...req.query, ...formParams(req.body)] : req.query;
+        if (r.type === 'AuditEvent') return searchAuditEvents(d, ctx, params);
         return searchType(d, r.type, params, base, ctx.lenient);
       }
       case 'history-instance':
@@ -159,6 +188,9 @@ export class FhirService {
         return history(d, { type: r.type }, req.query, base, ctx.lenient);
       case 'history-system':
         return history(d, {}, req.query, base, ctx.lenient);
+      case 'operation':
+        if (tx) throw new FhirError(400, [issue('not-supported', 'operations inside a transaction Bundle are not supported; use a batch')]);
+        return runOperation(d, ctx, r, req);
       case 'bundle': {
         if (tx) throw new FhirError(400, [issue('not-supported', 'a Bundle may not contain another batch or transaction')]);
         const bundle: Bundle = checkBundle(req.body, d.limits.bundleEntries);
@@ -199,6 +231,16 @@ function storedDataError(err: unknown): FhirError | undefined {
   return undefined;
 }
 
+/**
+ * The id the interaction addressed: from the URL, or for a create the id the server assigned, so
+ * that the record (and `AuditEvent?entity=Type/id`) names the resource a create wrote.
+ */
+function idOf(r: Route | undefined, res: Pick<FhirResponse, 'touched'> | undefined): { id?: string } {
+  if (r && 'id' in r && r.id !== undefined) return { id: r.id };
+  const created = r?.kind === 'create' ? res?.touched?.[0]?.split('/')[1] : undefined;
+  return created ? { id: created } : {};
+}
+
 const WRITES = new Set<Route['kind']>(['create', 'update', 'patch', 'delete', 'bundle']);
 /** Writes of one resource: each runs in one transaction with its audit record. */
 const SINGLE_WRITES = new Set<Route['kind']>(['create', 'update', 'patch', 'delete']);
@@ -224,6 +266,8 @@ function accessRequest(r: Route): AccessRequest {
       return { interaction: 'batch' };
     case 'history-system':
       return { interaction: 'history-system' };
+    case 'operation':
+      return { interaction: 'operation', operation: r.name, ...(r.type ? { resourceType: r.type } : {}), ...(r.id ? { id: r.id } : {}) };
     case 'create':
     case 'search-type':
     case 'history-type':

@@ -50,13 +50,25 @@ export interface IndexRows {
   uris: (Grouped & { code: string; value: string })[];
   /** Keyed terms of strings stored in search_blind (one row per code, group and key version). */
   terms: (Grouped & { code: string; term: string; keyVersion: number })[];
+  /** Keyed terms many resources share, one search_blind_short row each (`StoredString.short`). */
+  shortTerms: (Grouped & { code: string; term: string; keyVersion: number })[];
 }
 
 /** Parameters served from `resource` columns rather than the index tables. */
 const FROM_RESOURCE_COLUMNS = new Set(['_id', '_lastUpdated']);
 
 export function extractIndexRows(tenantId: TenantId, resource: AnyResource): IndexRows {
-  const rows: IndexRows = { strings: [], tokens: [], refs: [], dates: [], numbers: [], quantities: [], uris: [], terms: [] };
+  const rows: IndexRows = {
+    strings: [],
+    tokens: [],
+    refs: [],
+    dates: [],
+    numbers: [],
+    quantities: [],
+    uris: [],
+    terms: [],
+    shortTerms: [],
+  };
   const input = [toTypedValue(resource)];
   for (const p of searchParamsFor(resource.resourceType).values()) {
     if (FROM_RESOURCE_COLUMNS.has(p.code) || p.type === 'special') continue;
@@ -86,7 +98,17 @@ function addComposite(rows: IndexRows, p: ParamDef, ctx: Ctx, bases: TypedValue[
   const components = compositeComponents(p);
   if (!components) return;
   bases.forEach((base, grp) => {
-    const group: IndexRows = { strings: [], tokens: [], refs: [], dates: [], numbers: [], quantities: [], uris: [], terms: [] };
+    const group: IndexRows = {
+      strings: [],
+      tokens: [],
+      refs: [],
+      dates: [],
+      numbers: [],
+      quantities: [],
+      uris: [],
+      terms: [],
+      shortTerms: [],
+    };
     components.forEach((c, i) => {
       let values: TypedValue[];
       try {
@@ -109,7 +131,7 @@ function pushStrings(rows: IndexRows, code: string, ctx: Ctx, raw: string, sort:
   if (transform.handling({ resourceType: ctx.resourceType, param: code, type: 'string' }).storedAs === 'terms') {
     for (const r of transform.strings(ctx, raw)) {
       const keyVersion = r.keyVersion ?? 0;
-      if (r.norm !== '') rows.terms.push({ code, term: r.norm, keyVersion });
+      if (r.norm !== '') (r.short ? rows.shortTerms : rows.terms).push({ code, term: r.norm, keyVersion });
       if (r.exact !== '') rows.terms.push({ code, term: r.exact, keyVersion });
     }
     return;
@@ -379,5 +401,17 @@ function dedupe(rows: IndexRows): IndexRows {
     // Terms are deduplicated where they are grouped into rows (indexing.ts `blindRows`); a JSON key
     // per term here cost more than the hashing that produced them.
     terms: rows.terms,
+    shortTerms: uniqTerms(rows.shortTerms),
   };
+}
+
+/** One row per (code, group, key version, term): "priya sharma" and "priya" share the prefix "pri". */
+function uniqTerms(list: IndexRows['shortTerms']): IndexRows['shortTerms'] {
+  const seen = new Set<string>();
+  return list.filter((t) => {
+    const k = `${t.code}\u0000${t.grp ?? ''}\u0000${t.keyVersion}\u0000${t.term}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }

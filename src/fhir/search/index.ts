@@ -26,7 +26,9 @@ export {
 export {
   countRowsUnderIndexKeyVersionsBelow,
   deleteRowsUnderIndexKeyVersionsBelow,
+  finishPendingReindex,
   indexKeyVersionsInUse,
+  type PendingReindexProgress,
   reindexResource,
   resourcesUnderIndexKeyVersionsBelow,
   type SearchIndexMaintenance,

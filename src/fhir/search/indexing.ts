@@ -115,6 +115,7 @@ export async function indexResource(
   );
   await add('search_uri', 'code, value', rows.uris, (r) => `${p(r.code)}, ${p(r.value)}`);
   await add('search_blind', 'code, key_version, terms', blindRows(rows.terms), (r) => `${p(r.code)}, ${kv(r)}, ${p(r.terms)}::bigint[]`);
+  await add('search_blind_short', 'code, key_version, term', rows.shortTerms, (r) => `${p(r.code)}, ${kv(r)}, ${p(r.term)}::bigint`);
   await flush();
 }
 

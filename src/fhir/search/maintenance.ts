@@ -141,3 +141,51 @@ export function searchIndexMaintenance(store: ResourceStore): SearchIndexMainten
     },
   };
 }
+
+/** Progress of a re-index a migration asked for. */
+export interface PendingReindexProgress {
+  readonly reason: string;
+  readonly done: number;
+  readonly total: number;
+}
+
+/**
+ * Runs the re-index a migration recorded for this store's tenant (search_reindex_pending: a change
+ * of where index rows live that only the keys can carry out, such as search/005 moving short
+ * prefixes out of the search_blind arrays), then removes the record. Resumable: the position is
+ * saved after every batch, and re-indexing a resource twice is harmless. Call it before serving:
+ * until it finishes, searches may miss resources indexed the old way. Returns the resources re-indexed.
+ */
+export async function finishPendingReindex(
+  db: Db,
+  store: ResourceStore,
+  onProgress?: (p: PendingReindexProgress) => void,
+  batch = 500,
+): Promise<number> {
+  const tenantId = store.tenantId;
+  const pending = await db.query<{ reason: string; position: string | null }>(
+    'SELECT reason, position FROM search_reindex_pending WHERE tenant_id = $1 ORDER BY reason',
+    [tenantId],
+  );
+  if (pending.rows.length === 0) return 0;
+  const m = searchIndexMaintenance(store);
+  let reindexed = 0;
+  for (const { reason, position } of pending.rows) {
+    const total = await m.countResources(db);
+    let after = position ?? undefined;
+    let done = 0;
+    onProgress?.({ reason, done, total });
+    for (;;) {
+      const r = await m.reindexBatch(db, after, batch);
+      if (r.last === undefined) break;
+      after = r.last;
+      done += r.count;
+      reindexed += r.count;
+      await db.query('UPDATE search_reindex_pending SET position = $3 WHERE tenant_id = $1 AND reason = $2', [tenantId, reason, after]);
+      onProgress?.({ reason, done, total });
+    }
+    await db.query('DELETE FROM search_reindex_pending WHERE tenant_id = $1 AND reason = $2', [tenantId, reason]);
+    await db.unlimited((q) => q.query(`ANALYZE ${BLIND_INDEX_TABLES.join(', ')}`));
+  }
+  return reindexed;
+}

@@ -70,6 +70,12 @@ export interface StoredString {
   readonly norm: string;
   readonly exact: string;
   readonly keyVersion?: number;
+  /**
+   * `norm` is a term many resources share (the prefix of a few code points a receptionist types
+   * first): stored as a row of search_blind_short, whose B-tree returns the matching resources in
+   * id order, instead of in the search_blind array. Only with `storedAs: 'terms'`.
+   */
+  readonly short?: boolean;
 }
 
 /** The `value` of one row of search_token (the system is stored as given). */
@@ -92,6 +98,8 @@ export type Comparison =
   | { readonly op: 'eq'; readonly column: 'value_norm' | 'value_exact' | 'value'; readonly values: readonly string[] }
   /** Any of `values` (64-bit integers in decimal) among the terms of a search_blind row; none matches nothing. */
   | { readonly op: 'terms'; readonly values: readonly string[] }
+  /** Any of `values` (64-bit integers in decimal) is the term of a search_blind_short row (`StoredString.short`). */
+  | { readonly op: 'short-terms'; readonly values: readonly string[] }
   /** `column LIKE pattern` on stored plaintext; `\` escapes. */
   | { readonly op: 'like'; readonly column: 'value_norm'; readonly pattern: string }
   /** The query cannot be answered from this index; `reason` is shown to the client (400 not-supported). */
@@ -103,7 +111,8 @@ export interface ParamHandling {
   readonly blind: boolean;
   /**
    * `token`: a date parameter whose values are stored as tokens in search_token (a blind birth date).
-   * `terms`: a string parameter whose values are keyed terms in search_blind (compared with `op: 'terms'`).
+   * `terms`: a string parameter whose values are keyed terms in search_blind (compared with `op: 'terms'`)
+   * and, for the short prefixes many resources share, rows of search_blind_short (`op: 'short-terms'`).
    */
   readonly storedAs?: 'token' | 'terms';
 }

@@ -412,11 +412,16 @@ function parseHas(type: string, key: string, value: string, full: string): Claus
   const rest = parts.slice(3).join(':');
   if (!sourceType || !code || !rest) throw badRequest(`${full} must look like _has:Type:reference:parameter`, full);
   if (!isResourceType(sourceType)) throw badRequest(`'${sourceType}' in ${full} is not a resource type`, full);
+  if (sourceType === 'AuditEvent') throw notSupported(AUDIT_EVENT_ELSEWHERE, full);
   const def = searchParam(sourceType, code);
   if (def?.type !== 'reference') throw badRequest(`'${code}' is not a reference parameter of ${sourceType}`, full);
   if (def.targets.length > 0 && !def.targets.includes(type)) throw badRequest(`${sourceType}.${code} cannot refer to a ${type}`, full);
   return { kind: 'has', sourceType, code, inner: parseClause(sourceType, rest, value, full) };
 }
+
+/** AuditEvents are the audit log, not rows of the resource store that a join could reach. */
+const AUDIT_EVENT_ELSEWHERE =
+  'AuditEvent is served from the audit log and cannot be joined to other searches; search AuditEvent?patient=… or use Patient/{id}/$access-report';
 
 const SORTABLE: ReadonlySet<string> = new Set(['string', 'token', 'date', 'number', 'quantity', 'reference', 'uri']);
 
@@ -450,6 +455,7 @@ function parseInclude(type: string, name: string, value: string, rev: boolean): 
     throw badRequest(`${name} must look like Type:parameter or Type:parameter:TargetType, got '${value}'`, name);
   }
   if (!isResourceType(sourceType)) throw badRequest(`'${sourceType}' in ${name} is not a resource type`, name);
+  if (rev && sourceType === 'AuditEvent') throw notSupported(AUDIT_EVENT_ELSEWHERE, name);
   if (!rev && !iterate && sourceType !== type) throw badRequest(`${name}=${value} must start with the searched type ${type}`, name);
   if (targetType !== undefined && !isResourceType(targetType)) throw badRequest(`'${targetType}' in ${name} is not a resource type`, name);
   let codes: string[];

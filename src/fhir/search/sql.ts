@@ -66,9 +66,14 @@ export function clauseSql(b: SqlBuilder, type: string, row: string, clause: Clau
         const any = `(${ors.join(' OR ')})`;
         return clause.negate ? `NOT ${any}` : any;
       }
+      const table = tableFor(type, t.code, t.ptype);
+      if (table === 'search_blind') {
+        const exists = blindStringSql(b, type, t.code, row, clause.tests);
+        return clause.negate ? `NOT ${exists}` : exists;
+      }
       const s = b.next('s');
       const ors = clause.tests.map((test) => testSql(b, s, type, t.code, test));
-      const exists = `EXISTS (SELECT 1 FROM ${tableFor(type, t.code, t.ptype)} ${s} WHERE ${ownerSql(b, s, type, t.code, row)} AND (${ors.join(' OR ')}))`;
+      const exists = `EXISTS (SELECT 1 FROM ${table} ${s} WHERE ${ownerSql(b, s, type, t.code, row)} AND (${ors.join(' OR ')}))`;
       return clause.negate ? `NOT ${exists}` : exists;
     }
     case 'chain': {
@@ -105,6 +110,30 @@ export function clauseSql(b: SqlBuilder, type: string, row: string, clause: Clau
   }
 }
 
+/**
+ * A blind string parameter's match: short prefixes are rows of search_blind_short, everything else
+ * terms of search_blind, so the OR of values (`family=sh,sharma`) is one EXISTS per table that has
+ * some. One short prefix alone is `term = $n`, which the B-tree returns in resource id order: the
+ * planner can then merge it with `resource` and stop after the first page.
+ */
+function blindStringSql(b: SqlBuilder, type: string, code: string, row: string, tests: readonly ValueTest[]): string {
+  const ctx = { tenantId: b.tenantId, resourceType: type, param: code };
+  const transform = indexValueTransform();
+  const byTable = new Map<string, Comparison[]>();
+  for (const test of tests) {
+    if (test.t !== 'string') throw new Error(`a ${test.t} test on the string parameter ${code}`);
+    const c = transform.compare(ctx, { kind: 'string', mode: test.mode, value: test.value });
+    const table = c.op === 'short-terms' ? 'search_blind_short' : 'search_blind';
+    byTable.set(table, [...(byTable.get(table) ?? []), c]);
+  }
+  const parts = [...byTable].map(([table, comparisons]) => {
+    const s = b.next('s');
+    const ors = comparisons.map((c) => comparisonSql(b, s, c, code));
+    return `EXISTS (SELECT 1 FROM ${table} ${s} WHERE ${ownerSql(b, s, type, code, row)} AND (${ors.join(' OR ')}))`;
+  });
+  return parts.length === 1 ? (parts[0] as string) : `(${parts.join(' OR ')})`;
+}
+
 function ownerSql(b: SqlBuilder, s: string, type: string, code: string, row: string): string {
   return `${s}.tenant_id = $1 AND ${s}.resource_type = ${b.p(type)} AND ${s}.code = ${b.p(code)} AND ${s}.resource_id = ${row}.id`;
 }
@@ -134,6 +163,11 @@ function comparisonSql(b: SqlBuilder, s: string, c: Comparison, param: string): 
       // Array overlap, served by the GIN index on search_blind.terms.
       if (c.values.length === 0) return 'FALSE';
       return `${s}.terms && ${b.p([...c.values])}::bigint[]`;
+    case 'short-terms':
+      // Rows of search_blind_short (blindStringSql chose that table for this comparison).
+      if (c.values.length === 0) return 'FALSE';
+      if (c.values.length === 1) return `${s}.term = ${b.p(c.values[0] as string)}::bigint`;
+      return `${s}.term = ANY(${b.p([...c.values])}::bigint[])`;
     case 'like':
       return `${s}.${c.column} LIKE ${b.p(c.pattern)}`;
     case 'refuse':
@@ -145,8 +179,14 @@ function testSql(b: SqlBuilder, s: string, type: string, code: string, test: Val
   const ctx = { tenantId: b.tenantId, resourceType: type, param: code };
   const transform = indexValueTransform();
   switch (test.t) {
-    case 'string':
-      return comparisonSql(b, s, transform.compare(ctx, { kind: 'string', mode: test.mode, value: test.value }), code);
+    case 'string': {
+      const c = transform.compare(ctx, { kind: 'string', mode: test.mode, value: test.value });
+      // Only a composite's component gets here with a blind string (blindStringSql handles plain
+      // matches), and its rows are joined within one table: a short prefix lives in another.
+      if (c.op === 'short-terms')
+        throw notSupported('a prefix of 1-3 characters cannot be searched in a composite parameter; give more characters', code);
+      return comparisonSql(b, s, c, code);
+    }
     case 'token': {
       const conds: string[] = [];
       if (test.code !== undefined) {

@@ -6,10 +6,16 @@
  * group-committed: records that arrive while a batch is being written go together in the next
  * transaction, so one fsync carries many requests.
  *
- * Placing records: each batch takes a transaction-scoped advisory lock, reads any records another
- * app server appended since (so several servers on one PostgreSQL keep one chain), and gives each
- * record the next `seq` and the leaf hash of its predecessor (`prev`). The in-memory Merkle frontier
- * and chain head change only after the transaction commits.
+ * Placing records: each batch is placed after the records this process knows of (the next `seq`,
+ * and the leaf hash of its predecessor as `prev`) and inserted by one statement that inserts nothing
+ * if any record came after them. On PostgreSQL that statement runs under a transaction-scoped
+ * advisory lock, which write transactions take too (`appendWithin`), so several app servers on one
+ * database keep one chain; on PGlite one session runs one statement at a time and the data
+ * directory admits one process, so the batch is that one statement. When records did come in
+ * between (a write's record, another server's batch), the batch reads them and is placed again
+ * after them. The in-memory Merkle frontier and chain head change only after the commit. Per batch
+ * that is three round trips on PostgreSQL (BEGIN with the lock, INSERT, COMMIT) and one INSERT on PGlite (measured against the
+ * earlier read-then-insert: docs/BENCHMARKS.md, audit on / off).
  *
  * Checkpoints: after every `checkpointEvery` records, and every `checkpointSeconds` when records
  * arrived, the tree head is signed (checkpoint.ts) and stored in `audit_checkpoint` in the same
@@ -19,15 +25,31 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Db, Queryable, SqlValue } from '../../store/db.js';
+import { type Db, lockWithinSchema, type Queryable, type SqlValue } from '../../store/db.js';
 import type { CheckpointSigner } from './checkpoint.js';
 import { leafHash, MerkleFrontier } from './merkle.js';
 import { agentOf, encodeRecord, GENESIS_PREV, type UnplacedRecord } from './record.js';
 
 /** Advisory lock key of the audit chain ("SUAD"). */
 const AUDIT_LOCK = 0x5355_4144;
-/** Casts of the audit_log columns in insert order (a parameter typed by use, not by guess). */
-const CASTS: readonly string[] = ['', '', '::timestamptz', '', '', '', '', '', '', '::text[]', '', ''];
+/**
+ * Casts of the audit_log columns in insert order. Every one is spelled out: in the guarded insert
+ * (INSERT ... SELECT FROM (VALUES ...)) a parameter takes its type from its cast, not from the column.
+ */
+const CASTS: readonly string[] = [
+  '::bigint',
+  '::text',
+  '::timestamptz',
+  '::text',
+  '::text',
+  '::text',
+  '::text',
+  '::integer',
+  '::text',
+  '::text[]',
+  '::text',
+  '::bytea',
+];
 
 export interface AuditLogOptions {
   readonly signer: CheckpointSigner;
@@ -76,6 +98,11 @@ export class AuditLog {
   #closed = false;
   readonly #every: number;
   readonly #maxBatch: number;
+  /**
+   * PGlite: one session runs one statement at a time and the data-directory lock keeps every other
+   * process out, so nothing can interleave with an append and the chain's advisory lock is not taken.
+   */
+  readonly #singleSession: boolean;
 
   private constructor(
     private readonly db: Db,
@@ -83,6 +110,7 @@ export class AuditLog {
   ) {
     this.#every = Math.max(1, Math.trunc(opts.checkpointEvery ?? 1000));
     this.#maxBatch = Math.max(1, Math.trunc(opts.maxBatch ?? 500));
+    this.#singleSession = db.kind === 'pglite';
   }
 
   /** Opens the log: rebuilds the Merkle frontier from the stored leaf hashes (one pass) and starts the checkpoint timer. */
@@ -138,14 +166,14 @@ export class AuditLog {
    */
   async appendWithin(tx: Queryable, record: UnplacedRecord): Promise<number> {
     if (this.#closed) throw new Error('the audit log is closed');
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
+    if (!this.#singleSession) await lockWithinSchema(tx, AUDIT_LOCK);
     const head = await tx.query<{ seq: string | number; leaf_hash: Uint8Array }>(
       'SELECT seq, leaf_hash FROM audit_log ORDER BY seq DESC LIMIT 1',
     );
     const last = head.rows[0];
     const seq = last ? Number(last.seq) + 1 : 1;
     const entry = encodeRecord(record, seq, last ? Buffer.from(last.leaf_hash).toString('hex') : GENESIS_PREV);
-    await this.#insert(tx, [{ record, seq, entry, leaf: leafHash(Buffer.from(entry, 'utf8')) }]);
+    await this.#insert(tx, [{ record, seq, entry, leaf: leafHash(Buffer.from(entry, 'utf8')) }], undefined);
     return seq;
   }
 
@@ -191,58 +219,78 @@ export class AuditLog {
 
   async #write(batch: Pending[], forceCheckpoint: boolean): Promise<void> {
     if (batch.length === 0 && !forceCheckpoint) return;
-    const frontier = this.#frontier.clone();
-    let lastLeaf = this.#lastLeaf;
+    const base = { frontier: this.#frontier, lastLeaf: this.#lastLeaf };
+    let head = base;
     let checkpoint: CheckpointRow | undefined;
     let checkpointed = this.#checkpointed;
     const seqs: number[] = [];
+    const dueAfter = (size: number) => size - checkpointed >= this.#every || (forceCheckpoint && size > checkpointed);
     try {
-      await this.db.transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
-        await this.#catchUp(tx, frontier, (leaf) => {
-          lastLeaf = leaf;
-        });
-        if (batch.length > 0) {
-          const placed: Placed[] = [];
-          for (const p of batch) {
-            const seq = frontier.size + 1;
-            const entry = encodeRecord(p.record, seq, lastLeaf ? lastLeaf.toString('hex') : GENESIS_PREV);
-            const leaf = leafHash(Buffer.from(entry, 'utf8'));
-            placed.push({ record: p.record, seq, entry, leaf });
-            frontier.append(leaf);
-            lastLeaf = leaf;
-            seqs.push(seq);
-          }
-          await this.#insert(tx, placed);
-        }
-        const due = frontier.size - checkpointed >= this.#every || (forceCheckpoint && frontier.size > checkpointed);
-        if (due) {
-          checkpointed = Math.max(checkpointed, await lastCheckpointSize(tx));
-          if (frontier.size > checkpointed) {
-            const root = frontier.root();
-            const note = this.opts.signer.sign({ origin: this.opts.signer.name, size: frontier.size, root });
-            const createdAt = new Date();
-            await tx.query(
-              'INSERT INTO audit_checkpoint (size, root, created_at, note) VALUES ($1, $2, $3::timestamptz, $4) ON CONFLICT (size) DO NOTHING',
-              [frontier.size, root, createdAt.toISOString(), note],
-            );
-            checkpoint = { size: frontier.size, root, createdAt, note };
-            checkpointed = frontier.size;
-          }
-        }
-      });
+      // The common case in one statement: the batch placed after the records this process knows
+      // of, inserted only if no record came after them (one guarded INSERT). On PGlite that
+      // statement needs no transaction: one session runs it alone and one process holds the data.
+      let placed = batch.length > 0 ? place(base, batch) : undefined;
+      let tried = false;
+      if (placed && this.#singleSession && !dueAfter(placed.head.frontier.size)) {
+        tried = true;
+        if (await this.#insert(this.db, placed.rows, base.frontier.size)) head = placed.head;
+      }
+      if (head === base) {
+        await this.db.transaction(
+          async (tx) => {
+            let current = base;
+            const inserted = placed !== undefined && !tried && (await this.#insert(tx, placed.rows, base.frontier.size));
+            if (!inserted) {
+              // Records were appended since (by a write transaction, or another app server): read
+              // them into a copy of the frontier and place the batch after them.
+              const frontier = base.frontier.clone();
+              let lastLeaf = base.lastLeaf;
+              await this.#catchUp(tx, frontier, (leaf) => {
+                lastLeaf = leaf;
+              });
+              current = { frontier, lastLeaf };
+              placed = batch.length > 0 ? place(current, batch) : undefined;
+              if (placed) await this.#insert(tx, placed.rows, undefined);
+            }
+            head = placed?.head ?? current;
+            if (dueAfter(head.frontier.size)) {
+              checkpointed = Math.max(checkpointed, await lastCheckpointSize(tx));
+              if (head.frontier.size > checkpointed) {
+                const size = head.frontier.size;
+                const root = head.frontier.root();
+                const note = this.opts.signer.sign({ origin: this.opts.signer.name, size, root });
+                const createdAt = new Date();
+                await tx.query(
+                  'INSERT INTO audit_checkpoint (size, root, created_at, note) VALUES ($1, $2, $3::timestamptz, $4) ON CONFLICT (size) DO NOTHING',
+                  [size, root, createdAt.toISOString(), note],
+                );
+                checkpoint = { size, root, createdAt, note };
+                checkpointed = size;
+              }
+            }
+          },
+          { lock: AUDIT_LOCK },
+        );
+      }
+      for (const r of placed?.rows ?? []) seqs.push(r.seq);
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
     }
-    this.#frontier = frontier;
-    this.#lastLeaf = lastLeaf;
+    this.#frontier = head.frontier;
+    this.#lastLeaf = head.lastLeaf;
     this.#checkpointed = checkpointed;
     for (let i = 0; i < batch.length; i++) batch[i]?.resolve(seqs[i] as number);
     if (checkpoint) await this.#publish(checkpoint);
   }
 
-  async #insert(tx: Queryable, placed: readonly Placed[]): Promise<void> {
+  /**
+   * Inserts placed records. With `after` (the size the batch was placed after), only if no record
+   * beyond it exists yet; returns whether the rows went in. The guard and the insert are one
+   * statement, and the caller holds the chain's lock (or is the only session), so nothing can be
+   * appended between the check and the insert.
+   */
+  async #insert(tx: Queryable, placed: readonly Placed[], after: number | undefined): Promise<boolean> {
     const params: SqlValue[] = [];
     const tuples: string[] = [];
     for (const { record: r, seq, entry, leaf } of placed) {
@@ -262,11 +310,18 @@ export class AuditLog {
       ];
       tuples.push(`(${values.map((v, i) => `$${params.push(v)}${CASTS[i] ?? ''}`).join(', ')})`);
     }
-    await tx.query(
-      `INSERT INTO audit_log (seq, tenant_id, recorded_at, request_id, action, resource_type, resource_id, outcome, agent, patients, entry, leaf_hash)
-       VALUES ${tuples.join(', ')}`,
+    const columns =
+      'seq, tenant_id, recorded_at, request_id, action, resource_type, resource_id, outcome, agent, patients, entry, leaf_hash';
+    if (after === undefined) {
+      await tx.query(`INSERT INTO audit_log (${columns}) VALUES ${tuples.join(', ')}`, params);
+      return true;
+    }
+    const res = await tx.query(
+      `INSERT INTO audit_log (${columns}) SELECT * FROM (VALUES ${tuples.join(', ')}) v
+       WHERE NOT EXISTS (SELECT 1 FROM audit_log WHERE seq > $${params.push(after)})`,
       params,
     );
+    return res.rowCount === placed.length;
   }
 
   async #publish(c: CheckpointRow): Promise<void> {
@@ -290,6 +345,25 @@ export class AuditLog {
       }
     }
   }
+}
+
+/** The batch placed after `head`: each record's seq, entry (with its predecessor's leaf hash) and leaf hash. */
+function place(
+  head: { readonly frontier: MerkleFrontier; readonly lastLeaf: Buffer | undefined },
+  batch: readonly Pending[],
+): { rows: Placed[]; head: { frontier: MerkleFrontier; lastLeaf: Buffer | undefined } } {
+  const frontier = head.frontier.clone();
+  let lastLeaf = head.lastLeaf;
+  const rows: Placed[] = [];
+  for (const p of batch) {
+    const seq = frontier.size + 1;
+    const entry = encodeRecord(p.record, seq, lastLeaf ? lastLeaf.toString('hex') : GENESIS_PREV);
+    const leaf = leafHash(Buffer.from(entry, 'utf8'));
+    rows.push({ record: p.record, seq, entry, leaf });
+    frontier.append(leaf);
+    lastLeaf = leaf;
+  }
+  return { rows, head: { frontier, lastLeaf } };
 }
 
 async function lastCheckpointSize(q: Queryable): Promise<number> {

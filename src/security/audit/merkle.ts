@@ -25,7 +25,8 @@ const NODE = Buffer.from([0x01]);
 
 export const EMPTY_ROOT: MerkleHash = createHash('sha256').digest();
 
-export function leafHash(entry: Uint8Array): MerkleHash {
+/** The leaf hash of an entry's bytes; a string is hashed as its UTF-8 bytes (no copy needed to hash a stored entry). */
+export function leafHash(entry: Uint8Array | string): MerkleHash {
   return createHash('sha256').update(LEAF).update(entry).digest();
 }
 
@@ -58,50 +59,128 @@ export function rootOf(leaves: readonly MerkleHash[]): MerkleHash {
   return subtreeRoot(leaves, 0, leaves.length);
 }
 
-/** The audit path of leaf `index` in the tree of `leaves` (RFC 6962 2.1.1 PATH(m, D[n])), leaf side first. */
-export function inclusionProof(leaves: readonly MerkleHash[], index: number): MerkleHash[] {
+/**
+ * A run of leaves [from, to) whose subtree hash MTH(D[from:to]) is one hash of a proof. Proofs are
+ * described by their ranges first so that a caller holding millions of leaves in a database can
+ * stream them once (SubtreeRoots) instead of loading them into memory.
+ */
+export interface LeafRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** The ranges of the audit path of leaf `index` in a tree of `size` (RFC 6962 2.1.1 PATH(m, D[n])), leaf side first. */
+export function inclusionRanges(index: number, size: number): LeafRange[] {
   checkSize(index, 'leaf index');
-  if (index >= leaves.length) throw new RangeError(`leaf index ${index} is not in a tree of ${leaves.length}`);
-  const path: MerkleHash[] = [];
+  checkSize(size, 'tree size');
+  if (index >= size) throw new RangeError(`leaf index ${index} is not in a tree of ${size}`);
+  const path: LeafRange[] = [];
   const walk = (m: number, from: number, to: number): void => {
     const n = to - from;
     if (n <= 1) return;
     const k = split(n);
     if (m < k) {
       walk(m, from, from + k);
-      path.push(subtreeRoot(leaves, from + k, to));
+      path.push({ from: from + k, to });
     } else {
       walk(m - k, from + k, to);
-      path.push(subtreeRoot(leaves, from, from + k));
+      path.push({ from, to: from + k });
     }
   };
-  walk(index, 0, leaves.length);
+  walk(index, 0, size);
   return path;
 }
 
-/** The proof that the tree of the first `size1` leaves is a prefix of the tree of all `leaves` (RFC 6962 2.1.2 PROOF(m, D[n])). */
-export function consistencyProof(leaves: readonly MerkleHash[], size1: number): MerkleHash[] {
+/** The ranges of the proof that the tree of `size1` leaves is a prefix of the tree of `size2` (RFC 6962 2.1.2 PROOF(m, D[n])). */
+export function consistencyRanges(size1: number, size2: number): LeafRange[] {
   checkSize(size1, 'first tree size');
-  if (size1 > leaves.length) throw new RangeError(`a tree of ${size1} is not a prefix of a tree of ${leaves.length}`);
-  const proof: MerkleHash[] = [];
-  if (size1 === 0 || size1 === leaves.length) return proof;
+  checkSize(size2, 'second tree size');
+  if (size1 > size2) throw new RangeError(`a tree of ${size1} is not a prefix of a tree of ${size2}`);
+  const proof: LeafRange[] = [];
+  if (size1 === 0 || size1 === size2) return proof;
   const sub = (m: number, from: number, to: number, whole: boolean): void => {
     const n = to - from;
     if (m === n) {
-      if (!whole) proof.push(subtreeRoot(leaves, from, to));
+      if (!whole) proof.push({ from, to });
       return;
     }
     const k = split(n);
     if (m <= k) {
       sub(m, from, from + k, whole);
-      proof.push(subtreeRoot(leaves, from + k, to));
+      proof.push({ from: from + k, to });
     } else {
       sub(m - k, from + k, to, false);
-      proof.push(subtreeRoot(leaves, from, from + k));
+      proof.push({ from, to: from + k });
     }
   };
-  sub(size1, 0, leaves.length, true);
+  sub(size1, 0, size2, true);
   return proof;
+}
+
+/** The audit path of leaf `index` in the tree of `leaves` (RFC 6962 2.1.1 PATH(m, D[n])), leaf side first. */
+export function inclusionProof(leaves: readonly MerkleHash[], index: number): MerkleHash[] {
+  return inclusionRanges(index, leaves.length).map((r) => subtreeRoot(leaves, r.from, r.to));
+}
+
+/** The proof that the tree of the first `size1` leaves is a prefix of the tree of all `leaves` (RFC 6962 2.1.2 PROOF(m, D[n])). */
+export function consistencyProof(leaves: readonly MerkleHash[], size1: number): MerkleHash[] {
+  return consistencyRanges(size1, leaves.length).map((r) => subtreeRoot(leaves, r.from, r.to));
+}
+
+/**
+ * The hashes of a proof's ranges from leaves fed once, in order: O(log n) memory however many
+ * leaves there are. The ranges of one proof never overlap, so each leaf feeds at most one of them;
+ * leaves in no range (the proven leaf itself) are passed over.
+ */
+export class SubtreeRoots {
+  readonly #ranges: readonly LeafRange[];
+  /** Indexes into #ranges by `from`. */
+  readonly #order: readonly number[];
+  readonly #frontiers: MerkleFrontier[];
+  #at = 0;
+  #next: number;
+
+  constructor(ranges: readonly LeafRange[]) {
+    this.#ranges = ranges;
+    this.#order = ranges.map((_, i) => i).sort((a, b) => (ranges[a] as LeafRange).from - (ranges[b] as LeafRange).from);
+    this.#frontiers = ranges.map(() => new MerkleFrontier());
+    this.#next = this.start;
+  }
+
+  /** The first leaf index needed (0 when there are no ranges). */
+  get start(): number {
+    return this.#ranges.length === 0 ? 0 : Math.min(...this.#ranges.map((r) => r.from));
+  }
+
+  /** One past the last leaf index needed. */
+  get end(): number {
+    return this.#ranges.length === 0 ? 0 : Math.max(...this.#ranges.map((r) => r.to));
+  }
+
+  /** Feeds the leaf at index `start`, then `start + 1`, and so on. */
+  add(leaf: MerkleHash): void {
+    const i = this.#next++;
+    for (;;) {
+      const k = this.#order[this.#at];
+      if (k === undefined) return;
+      const r = this.#ranges[k] as LeafRange;
+      if (i < r.from) return;
+      if (i < r.to) {
+        (this.#frontiers[k] as MerkleFrontier).append(leaf);
+        return;
+      }
+      this.#at += 1;
+    }
+  }
+
+  /** The hash of every range, in the order of the ranges; throws if a range has not had all its leaves. */
+  roots(): MerkleHash[] {
+    return this.#ranges.map((r, k) => {
+      const f = this.#frontiers[k] as MerkleFrontier;
+      if (f.size !== r.to - r.from) throw new RangeError(`leaves ${r.from}..${r.to - 1} were not all given`);
+      return f.root();
+    });
+  }
 }
 
 const isHash = (h: Uint8Array): boolean => h.length === 32;

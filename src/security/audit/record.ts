@@ -87,12 +87,27 @@ export function agentOf(r: Pick<AuditRecord, 'who'>): string {
   return `${r.who.kind}:${r.who.id}`;
 }
 
+/** The `who` of a record: a staff user carries their roles (comma-separated) and the session's public id. */
+export function whoOf(actor: AuditEntry['ctx']['actor']): AuditRecord['who'] {
+  switch (actor.kind) {
+    case 'local-operator':
+      return { kind: actor.kind, id: actor.description, role: null, session: null, client: null };
+    case 'system':
+      return { kind: actor.kind, id: actor.job, role: null, session: null, client: null };
+    case 'user':
+      return { kind: actor.kind, id: actor.id, role: actor.roles.join(','), session: actor.sessionId, client: null };
+    case 'client':
+      return { kind: actor.kind, id: actor.id, role: 'integration', session: actor.tokenId, client: actor.id };
+    case 'anonymous':
+      return { kind: actor.kind, id: 'anonymous', role: null, session: null, client: null };
+  }
+}
+
 /** Builds the record of an interaction the FHIR operation layer reports. */
 export function recordOf(entry: AuditEntry, time: Date, sealer: AuditSealer): UnplacedRecord {
   const { ctx } = entry;
   const tenant = String(ctx.tenantId);
-  const actor = ctx.actor;
-  const id = actor.kind === 'local-operator' ? actor.description : actor.job;
+  const who = whoOf(ctx.actor);
   const resources = entry.resources ?? [];
   const error = entry.outcome.error;
   const reason = error ? sealer.seal(tenant, ctx.requestId, 'reason', error.issues.map((i) => i.diagnostics ?? i.code).join('; ')) : null;
@@ -101,9 +116,10 @@ export function recordOf(entry: AuditEntry, time: Date, sealer: AuditSealer): Un
     time: time.toISOString(),
     tenant,
     request: ctx.requestId,
-    who: { kind: actor.kind, id, role: null, session: null, client: null },
+    who,
     what: {
-      action: entry.interaction,
+      // An operation is recorded by its name (`$access-report`): the interaction alone would not say which.
+      action: entry.interaction === 'operation' && entry.operation ? `$${entry.operation}` : entry.interaction,
       type: entry.resourceType ?? null,
       id: entry.id ?? null,
       version: entry.versionId ?? null,

@@ -8,7 +8,8 @@
  * (blind-index.ts: HMAC-SHA-256 under the tenant's INDEX key, length-prefixed encoding, truncated
  * to 8 bytes): tokens as 11 characters of base64url in search_token; strings as signed 64-bit
  * terms, all the terms of one parameter of one resource in one search_blind row (a GIN-indexed
- * bigint[]; `digestTerm`). Rows record the index-key version (ACTIVE
+ * bigint[]; `digestTerm`), except the prefixes of 1-3 code points, which many patients share: one
+ * B-tree row each in search_blind_short, so a search reads its first page in id order. Rows record the index-key version (ACTIVE
  * version on write); a query hashes its value under every index-key version the ring has loaded
  * for the tenant, so searches keep working while a rebuild moves rows to a new version.
  *
@@ -219,19 +220,38 @@ const MAX_PREFIX = 16;
 /** Words of one value that get word-prefix rows (the whole value's prefixes are always stored). */
 const MAX_WORDS = 32;
 const MIN_PREFIX = 2;
+/**
+ * Prefixes of up to this many code points are "short": many patients share them, so they are
+ * stored as B-tree rows (search_blind_short) that return matches in id order, not in the GIN array.
+ */
+const SHORT_PREFIX = 3;
+
+/** Prefix sets of one value: short (at most SHORT_PREFIX code points) and longer. */
+interface Prefixes {
+  readonly short: Set<string>;
+  readonly long: Set<string>;
+}
 
 /** Adds the prefixes of 2..16 code points of `s` (or `s` itself when it is one code point) to `out`. */
-function addPrefixes(out: Set<string>, s: string): void {
+function addPrefixes(out: Prefixes, s: string): void {
   if (s === '') return;
   let acc = '';
   let n = 0;
   for (const ch of s) {
     acc += ch;
     n += 1;
-    if (n >= MIN_PREFIX) out.add(acc);
+    if (n >= MIN_PREFIX) (n <= SHORT_PREFIX ? out.short : out.long).add(acc);
     if (n === MAX_PREFIX) return;
   }
-  if (n < MIN_PREFIX) out.add(acc);
+  if (n < MIN_PREFIX) out.short.add(acc);
+}
+
+/** True when `s` has at most SHORT_PREFIX code points. */
+function isShort(s: string): boolean {
+  if (s.length <= SHORT_PREFIX) return true; // UTF-16 length >= code points
+  let n = 0;
+  for (const _ of s) if (++n > SHORT_PREFIX) return false;
+  return true;
 }
 
 /** The first 16 code points (the longest prefix stored). */
@@ -500,7 +520,7 @@ export function blindIndexTransform(ring: KeyRing, policy: Partial<BlindIndexPol
         return out;
       }
       const norm = normaliseString(raw);
-      const prefixes = new Set<string>();
+      const prefixes: Prefixes = { short: new Set(), long: new Set() };
       addPrefixes(prefixes, norm);
       if (norm.includes(' ')) {
         // Word prefixes for the first MAX_WORDS words: names and addresses have a handful; a long
@@ -509,7 +529,8 @@ export function blindIndexTransform(ring: KeyRing, policy: Partial<BlindIndexPol
         for (let i = 0; i < words.length && i < MAX_WORDS; i++) addPrefixes(prefixes, words[i] as string);
       }
       const pre = blindContext(key, ctx.tenantId, ctx.resourceType, ctx.param, 'prefix', bytes);
-      for (const p of prefixes) out.push({ norm: termIn(pre, p), exact: '', keyVersion: version });
+      for (const p of prefixes.short) out.push({ norm: termIn(pre, p), exact: '', keyVersion: version, short: true });
+      for (const p of prefixes.long) out.push({ norm: termIn(pre, p), exact: '', keyVersion: version });
       const ex = blindContext(key, ctx.tenantId, ctx.resourceType, ctx.param, 'exact', bytes);
       out.push({ norm: '', exact: termIn(ex, exactString(raw)), keyVersion: version });
       return out;
@@ -547,7 +568,8 @@ export function blindIndexTransform(ring: KeyRing, policy: Partial<BlindIndexPol
           if (q.mode === 'exact') return { op: 'terms', values: termsAll(ctx, 'exact', exactString(q.value)) };
           // Starts-with: the stored prefixes stop at 16 code points, so a longer query is cut there
           // (it may then also match values that differ after the 16th code point).
-          return { op: 'terms', values: termsAll(ctx, 'prefix', truncateCodePoints(normaliseString(q.value))) };
+          const prefix = truncateCodePoints(normaliseString(q.value));
+          return { op: isShort(prefix) ? 'short-terms' : 'terms', values: termsAll(ctx, 'prefix', prefix) };
         }
         case 'token':
           return { op: 'eq', column: 'value', values: hashAll(ctx, 'token', normaliseToken(cls, q.value)) };

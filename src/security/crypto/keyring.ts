@@ -29,7 +29,7 @@
  * not modify the Buffers returned.
  */
 import { createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual, createCipheriv, createDecipheriv } from 'node:crypto';
-import type { Db, Queryable, SqlValue } from '../../store/db.js';
+import { type Db, lockWithinSchema, type Queryable, type SqlValue } from '../../store/db.js';
 import type { Migration } from '../../store/migrate.js';
 import { KeyBackupError, KeyUnavailableError, KeyUnwrapError } from './errors.js';
 import type { KeyEncryptionKey } from './kek.js';
@@ -274,7 +274,7 @@ export class KeyRing {
   async rotate(tenantId: string, purpose: KeyPurpose): Promise<number> {
     assertPurpose(purpose);
     const { version, key } = await this.#tx(async (q) => {
-      await q.query('SELECT pg_advisory_xact_lock($1)', [KEY_LOCK]);
+      await lockWithinSchema(q, KEY_LOCK);
       const rows = await this.#rows(q, tenantId);
       this.#throwIfDestroyed(tenantId, rows, purpose, null);
       const mine = rows.filter((r) => r.purpose === purpose);
@@ -325,7 +325,7 @@ export class KeyRing {
    */
   async destroy(tenantId: string): Promise<void> {
     await this.#tx(async (q) => {
-      await q.query('SELECT pg_advisory_xact_lock($1)', [KEY_LOCK]);
+      await lockWithinSchema(q, KEY_LOCK);
       await q.query(
         `UPDATE crypto_key SET wrapped = NULL, state = 'destroyed', destroyed_at = coalesce(destroyed_at, now()), retired_at = coalesce(retired_at, now())
          WHERE tenant_id = $1`,
@@ -507,7 +507,7 @@ export class KeyRing {
     const out = { imported: 0, unchanged: 0, skippedDestroyed: 0 };
     const touched = new Set<string>();
     await this.#tx(async (q) => {
-      await q.query('SELECT pg_advisory_xact_lock($1)', [KEY_LOCK]);
+      await lockWithinSchema(q, KEY_LOCK);
       for (const e of entries) {
         touched.add(e.tenantId);
         const existing = (
