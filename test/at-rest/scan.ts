@@ -19,6 +19,14 @@ export interface Needle {
   /** Which encoding these bytes are ('utf8', 'utf8-lower', 'utf16le', 'utf16be', ...). */
   readonly encoding: string;
   readonly bytes: Buffer;
+  /**
+   * Set for values made only of digits (postal codes, phone numbers, ABHA numbers): the code unit
+   * before and after a hit must not be a letter or digit. Six digits turn up by chance inside the
+   * hex hashes the audit log keeps in plain (one in ~17 million windows per value, over thousands
+   * of hash windows and hundreds of postal codes), and a value leaked as itself is delimited
+   * (`"560066"`, `Bengaluru 560066`). Its encoding's code unit: 1 byte, or 2 (UTF-16 LE/BE).
+   */
+  readonly standalone?: 'utf8' | 'utf16le' | 'utf16be';
 }
 
 export function utf16be(s: string): Buffer {
@@ -34,10 +42,11 @@ export function utf16be(s: string): Buffer {
 /** The encodings of one value the scan looks for. */
 export function encodingsOf(value: string): Needle[] {
   const lower = value.toLowerCase();
+  const digits = /^\d+$/.test(value);
   const out: Needle[] = [
-    { value, encoding: 'utf8', bytes: Buffer.from(value, 'utf8') },
-    { value, encoding: 'utf16le', bytes: Buffer.from(value, 'utf16le') },
-    { value, encoding: 'utf16be', bytes: utf16be(value) },
+    { value, encoding: 'utf8', bytes: Buffer.from(value, 'utf8'), ...(digits ? { standalone: 'utf8' as const } : {}) },
+    { value, encoding: 'utf16le', bytes: Buffer.from(value, 'utf16le'), ...(digits ? { standalone: 'utf16le' as const } : {}) },
+    { value, encoding: 'utf16be', bytes: utf16be(value), ...(digits ? { standalone: 'utf16be' as const } : {}) },
   ];
   if (lower !== value) {
     out.push({ value, encoding: 'utf8-lower', bytes: Buffer.from(lower, 'utf8') });
@@ -54,7 +63,20 @@ const key6 = (b: Uint8Array, i: number): number =>
   (b[i + 4] as number) * 2 ** 8 +
   (b[i + 5] as number);
 
+const isAlnum = (c: number | undefined): boolean =>
+  c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a));
+
+/** Whether the code unit just before or just after hay[at, at+len) is an ASCII letter or digit. */
+function touchesAlnum(hay: Uint8Array, at: number, len: number, unit: 'utf8' | 'utf16le' | 'utf16be'): boolean {
+  if (unit === 'utf8') return isAlnum(hay[at - 1]) || isAlnum(hay[at + len]);
+  const before = unit === 'utf16le' ? (hay[at - 1] === 0 ? hay[at - 2] : undefined) : hay[at - 2] === 0 ? hay[at - 1] : undefined;
+  const after = unit === 'utf16le' ? (hay[at + len + 1] === 0 ? hay[at + len] : undefined) : hay[at + len] === 0 ? hay[at + len + 1] : undefined;
+  return isAlnum(before) || isAlnum(after);
+}
+
 export class Matcher {
+  /** Hits of standalone needles skipped because they sat inside a longer run of letters and digits. */
+  embedded = 0;
   readonly #pre = new Uint8Array(1 << 24);
   readonly #byKey = new Map<number, Needle[]>();
   readonly size: number;
@@ -94,7 +116,12 @@ export class Matcher {
             break;
           }
         }
-        if (ok) found.set(nd, i);
+        if (!ok) continue;
+        if (nd.standalone && touchesAlnum(hay, i, b.length, nd.standalone)) {
+          this.embedded += 1;
+          continue;
+        }
+        found.set(nd, i);
       }
     }
     return found;
