@@ -70,7 +70,8 @@ const isAlnum = (c: number | undefined): boolean =>
 function touchesAlnum(hay: Uint8Array, at: number, len: number, unit: 'utf8' | 'utf16le' | 'utf16be'): boolean {
   if (unit === 'utf8') return isAlnum(hay[at - 1]) || isAlnum(hay[at + len]);
   const before = unit === 'utf16le' ? (hay[at - 1] === 0 ? hay[at - 2] : undefined) : hay[at - 2] === 0 ? hay[at - 1] : undefined;
-  const after = unit === 'utf16le' ? (hay[at + len + 1] === 0 ? hay[at + len] : undefined) : hay[at + len] === 0 ? hay[at + len + 1] : undefined;
+  const after =
+    unit === 'utf16le' ? (hay[at + len + 1] === 0 ? hay[at + len] : undefined) : hay[at + len] === 0 ? hay[at + len + 1] : undefined;
   return isAlnum(before) || isAlnum(after);
 }
 
