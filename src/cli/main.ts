@@ -15,6 +15,7 @@ import { AuditCliError, registerAuditCommand } from './audit.js';
 import { KeysCliError, registerKeysCommand } from './keys.js';
 import { UsersCliError, registerUsersCommand } from './users.js';
 import { ClientsCliError, registerClientsCommand } from './clients.js';
+import { AccessCliError, registerAccessCommand } from './access.js';
 import { createDemoAccounts, demoAccountsText } from './demo-accounts.js';
 import { seedDemo } from './seed.js';
 import { openTarget } from './target.js';
@@ -220,6 +221,7 @@ export function buildCli(): Command {
   registerAuditCommand(program, (flags) => configFrom(flags as CommonFlags), withCommon);
   registerUsersCommand(program, (flags) => configFrom(flags as CommonFlags), withCommon);
   registerClientsCommand(program, (flags) => configFrom(flags as CommonFlags), withCommon);
+  registerAccessCommand(program, (flags) => configFrom(flags as CommonFlags), withCommon);
 
   program.addOption(new Option('--no-color').hideHelp());
   return program;
@@ -238,6 +240,7 @@ export async function main(argv: string[]): Promise<void> {
       DataDirLockedError,
       CliError,
       KeysCliError,
+      AccessCliError,
       AuditCliError,
       UsersCliError,
       ClientsCliError,

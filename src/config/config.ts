@@ -88,6 +88,23 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** The access policy (docs/SECURITY.md#access-policy). */
+    access: z
+      .object({
+        /** A care relationship lasts this many days after its encounter, appointment or order ends. */
+        careWindowDays: z.coerce.number().int().min(0).max(3650).default(30),
+        /** How long a break-glass opens a record (minutes). */
+        breakGlassMinutes: z.coerce
+          .number()
+          .int()
+          .min(5)
+          .max(24 * 60)
+          .default(60),
+        /** The longest grant the security officer may give (days). */
+        maxGrantDays: z.coerce.number().int().min(1).max(366).default(30),
+      })
+      .strict()
+      .default({}),
     limits: z
       .object({
         bodyBytes: z.coerce
@@ -136,6 +153,9 @@ const ENV_KEYS: Record<string, string> = {
   SUSHRUTA_TLS_CERT_FILE: 'tls.certFile',
   SUSHRUTA_TLS_KEY_FILE: 'tls.keyFile',
   SUSHRUTA_HSTS_MAX_AGE: 'tls.hstsMaxAge',
+  SUSHRUTA_CARE_WINDOW_DAYS: 'access.careWindowDays',
+  SUSHRUTA_BREAK_GLASS_MINUTES: 'access.breakGlassMinutes',
+  SUSHRUTA_MAX_GRANT_DAYS: 'access.maxGrantDays',
   SUSHRUTA_SESSION_IDLE_MINUTES: 'identity.sessionIdleMinutes',
   SUSHRUTA_SESSION_MAX_HOURS: 'identity.sessionMaxHours',
   SUSHRUTA_TOKEN_KEY_FILE: 'identity.tokenKeyFile',
@@ -189,7 +209,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   for (const [k, v] of Object.entries(opts.flags ?? {})) {
     if (v === undefined) continue;
-    if (k === 'limits' || k === 'audit' || k === 'identity' || k === 'tls')
+    if (k === 'limits' || k === 'audit' || k === 'identity' || k === 'tls' || k === 'access')
       merged[k] = { ...((merged[k] as object) ?? {}), ...(v as object) };
     else merged[k] = v;
   }

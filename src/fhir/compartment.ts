@@ -21,6 +21,13 @@ function compartmentParams(): Map<string, readonly string[]> {
   return byType;
 }
 
+/** The resource types of the R4 Patient compartment (a patient's record). */
+export function patientCompartmentTypes(): ReadonlySet<string> {
+  compartmentTypes ??= new Set([...compartmentParams().keys(), 'Patient']);
+  return compartmentTypes;
+}
+let compartmentTypes: ReadonlySet<string> | undefined;
+
 const PATIENT_REF = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 /** Ids of the patients `resource` belongs to (its own id for a Patient), without duplicates. */

@@ -38,6 +38,8 @@ export interface UserActor {
   readonly practitionerRoleIds: readonly string[];
   /** The session's public id (never the cookie's secret): audit records name it. */
   readonly sessionId: string;
+  /** SMART v2 scopes of an app's token; absent for a web session. */
+  readonly scopes?: readonly string[];
 }
 
 /** An integration (OAuth 2.0 client credentials) calling with a bearer token. */
@@ -106,6 +108,8 @@ export type Interaction =
   | 'admin-audit'
   /** Staff accounts and integration clients: create, list, disable, enable, reset MFA, revoke sessions. */
   | 'admin-users'
+  /** Access exceptions: grants to restricted records, and the break-glass report (security officer). */
+  | 'admin-access'
   /** Sign-in events (security/identity): recorded in the audit log; never gated by the policy. */
   | 'auth-setup'
   | 'auth-login'

@@ -7,6 +7,7 @@
 import type { RequestContext, Interaction } from './context.js';
 import type { Queryable } from '../store/db.js';
 import type { FhirError } from './outcome.js';
+import type { AnyResource, StoredResource } from './types.js';
 
 export interface AccessRequest {
   readonly interaction: Interaction;
@@ -27,7 +28,31 @@ export type AccessDecision =
   | { readonly allowed: false; readonly rule: string; readonly reason: string };
 
 export interface AccessPolicy {
+  /** The interaction as a whole: role x interaction x resource type, before anything is read. */
   decide(ctx: RequestContext, req: AccessRequest): Promise<AccessDecision> | AccessDecision;
+  /**
+   * Resource by resource, for an interaction `decide` allowed: may each of these leave the door
+   * to this caller (`read`: a read, a search match, an `_include`d resource, a history entry), or
+   * be written (`write`: the new content, and the version it replaces)? One decision per resource,
+   * in order. Absent, or `screens(ctx)` false: everything the interaction-level decision allowed.
+   */
+  screen?(
+    ctx: RequestContext,
+    q: Queryable,
+    purpose: 'read' | 'write',
+    resources: readonly AnyResource[],
+  ): Promise<readonly AccessDecision[]>;
+  /** Whether `screen` applies to this caller (a search result's `total` is then left out: it would count what is withheld). */
+  screens?(ctx: RequestContext): boolean;
+}
+
+/**
+ * Told of every version the write path stores, inside the write's transaction, so that what it
+ * derives (the policy's care relationships and restriction labels) commits with the write or not
+ * at all. `stored.deleted` marks a deletion.
+ */
+export interface WriteObserver {
+  written(tx: Queryable, stored: StoredResource): Promise<void>;
 }
 
 export interface AuditEntry {
@@ -55,4 +80,13 @@ export interface AuditSink {
    * record commit together or not at all. A sink without it gets `append` after the commit.
    */
   appendWithin?(tx: Queryable, entry: AuditEntry): Promise<void>;
+}
+
+/**
+ * Break-glass (security/policy): a clinician opens one patient's record for a limited time after
+ * stating a reason. Reached through the `Patient/[id]/$break-glass` operation, which the policy
+ * authorizes and the operation layer audits like any other interaction.
+ */
+export interface BreakGlass {
+  open(ctx: RequestContext, patientId: string, reason: string): Promise<{ readonly id: string; readonly expiresAt: string }>;
 }

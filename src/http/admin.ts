@@ -15,6 +15,7 @@ import type { KeyAdmin } from '../security/crypto/key-admin.js';
 import type { KeyPurpose } from '../security/crypto/keyring.js';
 import type { ClientService } from '../security/identity/clients.js';
 import type { IdentityService } from '../security/identity/service.js';
+import type { GrantService } from '../security/policy/grants.js';
 import { accountView } from './auth.js';
 
 interface AdminStages {
@@ -246,5 +247,61 @@ export function registerClientAdminRoutes(app: FastifyInstance, o: ClientAdminOp
     if (action !== 'disable' && action !== 'enable')
       throw new FhirError(404, [issue('not-found', `no such action '${action}': disable, enable`)]);
     return send(reply, 200, await o.clients.setStatus(o.context(req), id, action === 'enable' ? 'active' : 'disabled'));
+  });
+}
+
+export interface AccessAdminOptions {
+  readonly grants: GrantService;
+  readonly identity: IdentityService;
+  readonly context: (req: FastifyRequest) => RequestContext;
+}
+
+/**
+ * Access exceptions at /admin/access (authorized as 'admin-access' and audited by the grant
+ * service): the security officer's grants to restricted records, their revocation, and the
+ * break-glass report.
+ *
+ *   GET  /admin/access/grants[?active=true]           grants, newest first
+ *   POST /admin/access/grants {user, patient, reason, hours | until}
+ *   POST /admin/access/grants/:id/revoke               a grant or a break-glass
+ *   GET  /admin/access/break-glass[?since=ISO-instant] every break-glass with its reason
+ */
+export function registerAccessAdminRoutes(app: FastifyInstance, o: AccessAdminOptions): void {
+  const send = (reply: FastifyReply, status: number, v: unknown) =>
+    reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(v));
+  const instant = (v: unknown, name: string): Date | undefined => {
+    if (v === undefined) return undefined;
+    const d = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(v) ? new Date(v) : undefined;
+    if (!d || Number.isNaN(d.getTime()))
+      throw new FhirError(400, [
+        issue('invalid', `'${name}' must be a date or an instant with a time zone, e.g. 2026-11-25T18:00:00+05:30`, name),
+      ]);
+    return d;
+  };
+  app.get<{ Querystring: Record<string, string> }>('/admin/access/grants', async (req, reply) => {
+    const active = req.query.active === 'true';
+    return send(reply, 200, await o.grants.list(o.context(req), { kind: 'grant', activeOnly: active }));
+  });
+  app.get<{ Querystring: Record<string, string> }>('/admin/access/break-glass', async (req, reply) => {
+    const since = instant(req.query.since, 'since');
+    return send(reply, 200, await o.grants.list(o.context(req), { kind: 'break-glass', ...(since ? { since } : {}) }));
+  });
+  app.post('/admin/access/grants', async (req, reply) => {
+    const b = req.body as Record<string, unknown> | undefined;
+    const ctx = o.context(req);
+    const user = field(b, 'user');
+    const account = (await o.identity.account(user)) ?? (await o.identity.accountByUsername(user));
+    if (!account) throw new FhirError(404, [issue('not-found', `no staff account '${user}'`, 'user')]);
+    const hours = b?.hours;
+    const until = instant(b?.until, 'until');
+    if ((until === undefined) === (hours === undefined) || (hours !== undefined && typeof hours !== 'number'))
+      throw new FhirError(400, [issue('required', "give the grant one end: 'hours' (a positive number) or 'until' (an instant)", 'hours')]);
+    const ends = until ? { at: until } : { hours: hours as number };
+    const grant = await o.grants.grant(ctx, { userId: account.id, patientId: field(b, 'patient'), reason: field(b, 'reason'), ends });
+    return send(reply, 201, grant);
+  });
+  app.post<{ Params: { id: string; action: string } }>('/admin/access/grants/:id/:action', async (req, reply) => {
+    if (req.params.action !== 'revoke') throw new FhirError(404, [issue('not-found', `no such action '${req.params.action}': revoke`)]);
+    return send(reply, 200, await o.grants.revoke(o.context(req), req.params.id));
   });
 }

@@ -19,7 +19,14 @@ import type { AuditProof, ProofRequest } from '../security/audit/prove.js';
 import type { VerifyReport } from '../security/audit/verify.js';
 import type { ClientService } from '../security/identity/clients.js';
 import type { IdentityService } from '../security/identity/service.js';
-import { registerAdminRoutes, registerAuditAdminRoutes, registerClientAdminRoutes, registerUserAdminRoutes } from './admin.js';
+import type { GrantService } from '../security/policy/grants.js';
+import {
+  registerAccessAdminRoutes,
+  registerAdminRoutes,
+  registerAuditAdminRoutes,
+  registerClientAdminRoutes,
+  registerUserAdminRoutes,
+} from './admin.js';
 import { registerAuthRoutes } from './auth.js';
 import { registerOAuthRoutes } from './oauth.js';
 import { authenticate } from './authenticate.js';
@@ -53,6 +60,8 @@ export interface AppOptions {
   };
   /** Staff sign-in (/auth), account administration (/admin/users) and session authentication. */
   readonly identity?: IdentityService;
+  /** Grants and the break-glass report at /admin/access (needs `identity` to name accounts). */
+  readonly grants?: GrantService;
   /** OAuth 2.0 integration clients: the token endpoint, SMART discovery, bearer tokens, /admin/clients. */
   readonly clients?: ClientService;
   /** Serve HTTPS with this certificate and key (PEM). */
@@ -158,6 +167,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
     });
     registerUserAdminRoutes(app, { identity: opts.identity, context: (req) => context(req, config, opts.tenantId) });
+    if (opts.grants) {
+      registerAccessAdminRoutes(app, {
+        grants: opts.grants,
+        identity: opts.identity,
+        context: (req) => context(req, config, opts.tenantId),
+      });
+    }
   }
   if (opts.clients) {
     registerOAuthRoutes(app, { clients: opts.clients, context: (req) => context(req, config, opts.tenantId), origin: publicOrigin });

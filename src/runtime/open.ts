@@ -31,7 +31,10 @@ import { identityMigrations } from '../security/identity/schema.js';
 import { codecSecretSealer } from '../security/identity/sealer.js';
 import { IdentityService, type IdentityOptions } from '../security/identity/service.js';
 import { blindIndex } from '../security/crypto/blind-index.js';
-import { localOperatorPolicy } from '../security/policy/local-operator.js';
+import { CarePolicy } from '../security/policy/care-policy.js';
+import { GrantService } from '../security/policy/grants.js';
+import { buildPolicyProjection, PolicyProjection } from '../security/policy/projection.js';
+import { policyMigrations } from '../security/policy/schema.js';
 import { plainCodec } from '../store/codec.js';
 import type { Db, DbTarget } from '../store/db.js';
 import { openDb } from '../store/open-db.js';
@@ -59,6 +62,8 @@ export interface Sushruta {
   readonly identity: IdentityService;
   /** OAuth 2.0 integration clients and their access tokens. */
   readonly clients: ClientService;
+  /** Break-glass and the security officer's grants (security/policy). */
+  readonly grants: GrantService;
   close(): Promise<void>;
 }
 
@@ -68,7 +73,14 @@ export function dbTarget(config: Config): DbTarget {
     : { kind: 'pglite', dataDir: config.dataDir };
 }
 
-export const ALL_MIGRATIONS = [storeMigrations, searchMigrations, cryptoMigrations, auditMigrations, identityMigrations] as const;
+export const ALL_MIGRATIONS = [
+  storeMigrations,
+  searchMigrations,
+  cryptoMigrations,
+  auditMigrations,
+  identityMigrations,
+  policyMigrations,
+] as const;
 
 export interface AuditAdmin {
   /** The signed-note verifier key of this log's checkpoints. */
@@ -135,6 +147,17 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
     } else if (keys && opts.backgroundJobs !== false) {
       void keys.startBackground(onError);
     }
+    // Care relationships and restriction labels of data stored before the policy existed: once, before serving.
+    const p0 = Date.now();
+    let pShown = 0;
+    await buildPolicyProjection(db, store, ({ done, total }) => {
+      const now = Date.now();
+      if (done > 0 && done < total && now - pShown < 2000) return;
+      if (done === 0 && total < 5000) return;
+      pShown = now;
+      const eta = done > 0 && done < total ? `, about ${Math.ceil((((now - p0) / done) * (total - done)) / 1000)} s left` : '';
+      process.stderr.write(`sushruta: building care relationships for the access policy: ${done} of ${total} resources${eta}\n`);
+    });
     const statistics = new StatisticsKeeper(db, undefined, onError);
     await statistics.analyze();
     // The tamper-evident log, unless a test supplied its own sink to inspect entries in memory.
@@ -167,12 +190,31 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
         },
       };
     }
-    const policy = opts.policy ?? localOperatorPolicy;
+    const policy =
+      opts.policy ??
+      new CarePolicy({ tenantId, careWindowDays: config.access.careWindowDays, ...(opts.identity?.now ? { now: opts.identity.now } : {}) });
+    const grantCodec = crypto?.codec ?? plainCodec;
+    const grantContext = (id: string) => ({ tenantId, resourceType: 'AccessGrant', id, versionId: 'reason' });
+    const grants = new GrantService({
+      db,
+      tenantId,
+      sealer: {
+        seal: (id, reason) => grantCodec.encode(reason, grantContext(id)),
+        open: (id, sealed) => grantCodec.decode(sealed, grantContext(id)),
+      },
+      policy,
+      audit,
+      breakGlassMinutes: config.access.breakGlassMinutes,
+      maxGrantDays: config.access.maxGrantDays,
+      ...(opts.identity?.now ? { now: opts.identity.now } : {}),
+    });
     const service = new FhirService({
       db,
       store,
       policy,
       audit,
+      observers: [new PolicyProjection(tenantId)],
+      breakGlass: { open: (ctx, patientId, reason) => grants.breakGlass(ctx, patientId, reason) },
       ...(auditReader ? { auditReader } : {}),
       limits: config.limits,
       statistics,
@@ -218,6 +260,7 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
     return {
       identity,
       clients,
+      grants,
       config,
       db,
       service,

@@ -50,6 +50,24 @@ export class ResourceStore {
     return row ? this.decode(row) : undefined;
   }
 
+  /** Current versions of one type (deleted ones too), in id order after `afterId`: for projections built from what is stored. */
+  async scan(q: Queryable, type: string, afterId: string | undefined, limit: number): Promise<StoredResource[]> {
+    const res = await q.query<ResourceRow>(
+      `SELECT ${RESOURCE_COLUMNS} FROM resource WHERE tenant_id = $1 AND resource_type = $2 AND id > $3 ORDER BY id LIMIT $4`,
+      [this.tenantId, type, afterId ?? '', limit],
+    );
+    return res.rows.map((r) => this.decode(r));
+  }
+
+  /** How many resources of these types are stored (for progress estimates). */
+  async count(q: Queryable, types: readonly string[]): Promise<number> {
+    const res = await q.query<{ n: string }>('SELECT count(*) AS n FROM resource WHERE tenant_id = $1 AND resource_type = ANY($2)', [
+      this.tenantId,
+      [...types],
+    ]);
+    return Number(res.rows[0]?.n ?? 0);
+  }
+
   async version(q: Queryable, type: string, id: string, versionId: string): Promise<StoredResource | undefined> {
     if (!/^\d{1,18}$/.test(versionId)) return undefined;
     const res = await q.query<ResourceRow>(

@@ -86,9 +86,12 @@ describe.each(testDbKinds())('OAuth 2.0 client credentials on $name', (kind) => 
     expect(JSON.parse(Buffer.from(header as string, 'base64url').toString())).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt' });
     expect((await fhir('metadata', t.access_token)).status).toBe(200);
     const before = h.audit.entries.length;
-    // Until the SMART-scope policy lands, a client reaches the policy and is denied (fail closed).
+    // The client's SMART scopes decide: Patient.rs allows the search, nothing allows Encounter.
     const read = await fhir('Patient', t.access_token);
-    expect(read.status).toBe(403);
+    expect(read.status).toBe(200);
+    const outside = await fhir('Encounter', t.access_token);
+    expect(outside.status).toBe(403);
+    expect(JSON.stringify(await outside.json())).toMatch(/rule 'client-scope'/);
     const entry = h.audit.entries.slice(before).find((e) => e.interaction === 'search-type');
     const rec = recordOf(entry as NonNullable<typeof entry>, new Date(), plainSealer);
     expect(rec.who).toMatchObject({ kind: 'client', id: clientId, role: 'integration', client: clientId });

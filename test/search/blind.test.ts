@@ -264,8 +264,11 @@ describe.each(testDbKinds())('blind indexes on $name', (kind) => {
     for (const n of needles) {
       const ln = n.toLowerCase();
       // Whole-cell equality for every needle; substring for needles too long to occur by chance in
-      // an 11-character base64url digest.
-      const hit = lowered.find((c) => c === ln || (ln.length >= 6 && c.includes(ln)));
+      // an 11-character base64url digest. A 64-bit term printed as ~19 decimal digits holds any
+      // 6-digit number (a PIN code) with a chance of ~1 in 70,000 per row: a digit-only needle in a
+      // number cell counts only as the whole cell.
+      const digits = /^\d+$/.test(ln);
+      const hit = lowered.find((c) => c === ln || (ln.length >= 6 && !(digits && /^-?\d+$/.test(c)) && c.includes(ln)));
       expect([n, hit]).toEqual([n, undefined]);
     }
     // The birth date has no date row; every string is a blind term (no search_string row at all).

@@ -10,6 +10,7 @@ import type { AuditReader, AuditRecordView } from '../audit-reader.js';
 import type { AccessRequest } from '../guard.js';
 import { FhirError, issue, notFound } from '../outcome.js';
 import type { FhirDeps } from '../rest/deps.js';
+import type { Gate } from '../rest/gate.js';
 import type { FhirResponse, Route } from '../rest/request.js';
 import { withQueryTimeout } from '../rest/timeout.js';
 import { encodeCursor } from '../search/cursor.js';
@@ -71,6 +72,7 @@ export async function searchAuditEvents(
   d: FhirDeps,
   ctx: RequestContext,
   params: ReadonlyArray<readonly [string, string]>,
+  gate?: Gate,
 ): Promise<FhirResponse> {
   const reader = readerOf(d);
   const { search, warnings } = parseAuditSearch(params, {
@@ -80,7 +82,7 @@ export async function searchAuditEvents(
     scope: 'AuditEvent',
   });
   const reveal = await mayReveal(d, ctx, { interaction: 'search-type', resourceType: 'AuditEvent' });
-  return page(d, reader, ctx, search, warnings, { path: 'AuditEvent', params, reveal });
+  return page(d, reader, ctx, search, warnings, { path: 'AuditEvent', params, reveal, ...(gate ? { gate } : {}) });
 }
 
 /** Parameters of `Patient/{id}/$access-report`. */
@@ -118,6 +120,8 @@ interface PageOptions {
   readonly params: ReadonlyArray<readonly [string, string]>;
   readonly reveal: boolean;
   readonly focusPatient?: string;
+  /** Screens `_include`d Patients like any other resource leaving the door (an auditor may not read them). */
+  readonly gate?: Gate;
 }
 
 /** One page of records in display order, keyset-paged on (recorded time, log position). */
@@ -151,7 +155,15 @@ async function page(
     if (backwards) pageRows.reverse();
     const wantTotal = search.total === 'accurate' || search.summaryCount;
     const n = wantTotal ? await reader.count(q, ctx.tenantId, search.where) : !c && !more ? pageRows.length : undefined;
-    const patients = search.includePatients ? await patientsOf(d, q, pageRows) : [];
+    const named = search.includePatients ? await patientsOf(d, q, pageRows) : [];
+    const patients = o.gate
+      ? (
+          await o.gate.release(
+            q,
+            named.map((p) => ({ resource: p.resource, p })),
+          )
+        ).map((x) => x.p)
+      : named;
     return { rows: { list: pageRows, more }, total: n, included: patients };
   });
 

@@ -9,6 +9,13 @@ import { type FhirRequest, type FhirResponse, etag, parseETag } from './request.
 import { checkIfMatch, newId, writeDeletion, writeVersion } from './write.js';
 import { patientIdsOf } from '../compartment.js';
 import { conditionalMatches } from './conditional.js';
+import type { Gate } from './gate.js';
+
+/** Tells the write observers (the policy's projections) of a stored version, inside its transaction. */
+async function observe(deps: FhirDeps, tx: Queryable, stored: StoredResource): Promise<StoredResource> {
+  for (const o of deps.observers ?? []) await o.written(tx, stored);
+  return stored;
+}
 
 export function resourceHeaders(s: StoredResource, baseUrl?: string): Record<string, string> {
   const h: Record<string, string> = { ETag: etag(s.versionId), 'Last-Modified': s.lastUpdated.toUTCString() };
@@ -36,6 +43,7 @@ function requireBody(req: FhirRequest, type: string): AnyResource {
 
 export async function create(
   deps: FhirDeps,
+  gate: Gate,
   tx: Queryable,
   type: string,
   req: FhirRequest,
@@ -52,16 +60,22 @@ export async function create(
       ]);
     }
     const existing = matches[0];
-    if (existing) return { ...writeResponse(200, existing, { ...req, preferReturn: req.preferReturn }, baseUrl) };
+    if (existing) {
+      // The match is returned as a read would return it, so the caller must be allowed to read it.
+      await gate.mayRead(tx, existing.resource);
+      return { ...writeResponse(200, existing, { ...req, preferReturn: req.preferReturn }, baseUrl) };
+    }
   }
+  await gate.mayWrite(tx, resource, undefined);
   // The server assigns ids on create; a client-sent id is ignored as the specification says.
-  const stored = await writeVersion(tx, deps.store, resource, assignedId ?? newId(), undefined);
+  const stored = await observe(deps, tx, await writeVersion(tx, deps.store, resource, assignedId ?? newId(), undefined));
   return writeResponse(201, stored, req, baseUrl);
 }
 
-export async function read(deps: FhirDeps, q: Queryable, type: string, id: string, req: FhirRequest): Promise<FhirResponse> {
+export async function read(deps: FhirDeps, gate: Gate, q: Queryable, type: string, id: string, req: FhirRequest): Promise<FhirResponse> {
   const s = await deps.store.current(q, type, id);
   if (!s) throw notFound(`${type}/${id} does not exist`);
+  await gate.mayRead(q, s.resource);
   if (s.deleted)
     throw new FhirError(410, [issue('deleted', `${type}/${id} was deleted (version ${s.versionId})`)], 'deleted', {
       ETag: etag(s.versionId),
@@ -72,18 +86,21 @@ export async function read(deps: FhirDeps, q: Queryable, type: string, id: strin
   return { status: 200, headers: resourceHeaders(s), body: s.resource, touched: [`${type}/${id}`], patients: patientIdsOf(s.resource) };
 }
 
-export async function vread(deps: FhirDeps, q: Queryable, type: string, id: string, versionId: string): Promise<FhirResponse> {
+export async function vread(deps: FhirDeps, gate: Gate, q: Queryable, type: string, id: string, versionId: string): Promise<FhirResponse> {
   const s = await deps.store.version(q, type, id, versionId);
   if (!s) {
     const any = await deps.store.current(q, type, id);
+    if (any) await gate.mayRead(q, any.resource);
     throw notFound(any ? `${type}/${id} has no version ${versionId} (current is ${any.versionId})` : `${type}/${id} does not exist`);
   }
+  await gate.mayRead(q, s.resource);
   if (s.deleted) throw gone(`version ${versionId} of ${type}/${id} is its deletion`);
   return { status: 200, headers: resourceHeaders(s), body: s.resource, touched: [`${type}/${id}`], patients: patientIdsOf(s.resource) };
 }
 
 export async function update(
   deps: FhirDeps,
+  gate: Gate,
   tx: Queryable,
   type: string,
   id: string,
@@ -94,13 +111,16 @@ export async function update(
   if (resource.id === undefined) throw badRequest(`the ${type} in the body has no id; it must be '${id}' as in the URL`, `${type}.id`);
   if (resource.id !== id) throw badRequest(`the id in the body ('${resource.id}') differs from the id in the URL ('${id}')`, `${type}.id`);
   const current = await deps.store.current(tx, type, id, true);
+  // A deleted version still names its patient: restoring it is writing over it.
+  await gate.mayWrite(tx, resource, current?.resource);
   checkIfMatch(req.ifMatch, current, `${type}/${id}`, parseETag);
-  const stored = await writeVersion(tx, deps.store, resource, id, current);
+  const stored = await observe(deps, tx, await writeVersion(tx, deps.store, resource, id, current));
   return writeResponse(current && !current.deleted ? 200 : 201, stored, req, baseUrl);
 }
 
 export async function patch(
   deps: FhirDeps,
+  gate: Gate,
   tx: Queryable,
   type: string,
   id: string,
@@ -117,6 +137,7 @@ export async function patch(
   const current = await deps.store.current(tx, type, id, true);
   if (!current) throw notFound(`${type}/${id} does not exist`);
   if (current.deleted) throw gone(`${type}/${id} was deleted (version ${current.versionId})`);
+  await gate.mayWrite(tx, undefined, current.resource);
   checkIfMatch(req.ifMatch, current, `${type}/${id}`, parseETag);
   const ops = req.body as jsonpatch.Operation[];
   const problem = jsonpatch.validate(ops, current.resource);
@@ -129,7 +150,8 @@ export async function patch(
   }
   if (patched.resourceType !== type || patched.id !== id) throw badRequest('a patch may not change resourceType or id');
   validateResource(patched, type);
-  const stored = await writeVersion(tx, deps.store, patched, id, current);
+  await gate.mayWrite(tx, patched, undefined);
+  const stored = await observe(deps, tx, await writeVersion(tx, deps.store, patched, id, current));
   return writeResponse(200, stored, req, baseUrl);
 }
 
@@ -139,9 +161,10 @@ function describePatchError(err: unknown): string {
   return `${first}${e.operation ? ` in ${JSON.stringify(e.operation)}` : ''}`;
 }
 
-export async function remove(deps: FhirDeps, tx: Queryable, type: string, id: string, req: FhirRequest): Promise<FhirResponse> {
+export async function remove(deps: FhirDeps, gate: Gate, tx: Queryable, type: string, id: string, req: FhirRequest): Promise<FhirResponse> {
   const current = await deps.store.current(tx, type, id, true);
   if (!current) throw notFound(`${type}/${id} does not exist`);
+  await gate.mayWrite(tx, undefined, current.resource);
   checkIfMatch(req.ifMatch, current, `${type}/${id}`, parseETag);
   if (current.deleted) {
     return {
@@ -152,7 +175,7 @@ export async function remove(deps: FhirDeps, tx: Queryable, type: string, id: st
       patients: patientIdsOf(current.resource),
     };
   }
-  const stored = await writeDeletion(tx, deps.store, current);
+  const stored = await observe(deps, tx, await writeDeletion(tx, deps.store, current));
   return {
     status: 200,
     headers: { ETag: etag(stored.versionId) },

@@ -1,7 +1,7 @@
 import type { Db } from '../../store/db.js';
 import type { ResourceStore } from '../../store/resources.js';
 import type { AuditReader } from '../audit-reader.js';
-import type { AccessPolicy, AuditSink } from '../guard.js';
+import type { AccessPolicy, AuditSink, BreakGlass, WriteObserver } from '../guard.js';
 
 export interface Limits {
   readonly bundleEntries: number;
@@ -21,4 +21,8 @@ export interface FhirDeps {
   readonly limits: Limits;
   /** Told about committed writes, to keep planner statistics fresh (store/statistics.ts). */
   readonly statistics?: { noteWrites(n: number): void };
+  /** Told of every stored version inside its write transaction (the access policy's projections). */
+  readonly observers?: readonly WriteObserver[];
+  /** Break-glass grants, for `Patient/[id]/$break-glass`; absent, the operation is not offered. */
+  readonly breakGlass?: BreakGlass;
 }

@@ -2,12 +2,13 @@
 import { patientIdsOfAll } from '../compartment.js';
 import type { Bundle, BundleEntry, BundleLink, OperationOutcomeIssue } from '@medplum/fhirtypes';
 import { applyProjection, executeSearch, parseSearch } from '../search/index.js';
-import { badRequest } from '../outcome.js';
+import { FhirError, badRequest, issue } from '../outcome.js';
 import type { StoredResource } from '../types.js';
 import { type HistoryKey, readHistory } from '../../store/resources.js';
 import type { FhirDeps } from './deps.js';
 import { type FhirResponse, etag } from './request.js';
 import { withQueryTimeout } from './timeout.js';
+import type { Gate } from './gate.js';
 
 function pageUrl(baseUrl: string, path: string, params: ReadonlyArray<readonly [string, string]>, cursor?: string): string {
   const qs = new URLSearchParams();
@@ -19,6 +20,7 @@ function pageUrl(baseUrl: string, path: string, params: ReadonlyArray<readonly [
 
 export async function searchType(
   deps: FhirDeps,
+  gate: Gate,
   type: string,
   params: ReadonlyArray<readonly [string, string]>,
   baseUrl: string,
@@ -29,27 +31,46 @@ export async function searchType(
     defaultCount: deps.limits.defaultCount,
     maxCount: deps.limits.maxCount,
   });
+  if (search.summaryCount && gate.screening) {
+    throw new FhirError(403, [
+      issue(
+        'forbidden',
+        '_summary=count is not available to you: your results are screened by the access policy, and a count would include what you may not see',
+      ),
+    ]);
+  }
   const page = await withQueryTimeout(deps.db, deps.limits.queryTimeoutMs, (q) => executeSearch(q, deps.store, search));
   const link: BundleLink[] = [{ relation: 'self', url: pageUrl(baseUrl, type, params) }];
   if (page.nextCursor) link.push({ relation: 'next', url: pageUrl(baseUrl, type, params, page.nextCursor) });
   if (page.prevCursor) link.push({ relation: 'previous', url: pageUrl(baseUrl, type, params, page.prevCursor) });
+  // Screened before _elements/_summary projection: the policy needs the subject and labels a projection may drop.
+  const matches = await gate.release(
+    deps.db,
+    page.matches.map((s) => ({ resource: s.resource, s })),
+  );
+  const included = await gate.release(
+    deps.db,
+    page.included.map((s) => ({ resource: s.resource, s })),
+  );
+  const released = [...matches, ...included].map((m) => m.s);
   const entry: BundleEntry[] = [];
   const toEntry = (s: StoredResource, mode: 'match' | 'include'): BundleEntry => ({
     fullUrl: `${baseUrl}/${s.resourceType}/${s.id}`,
     resource: applyProjection(s.resource, search),
     search: { mode },
   });
-  for (const s of page.matches) entry.push(toEntry(s, 'match'));
-  for (const s of page.included) entry.push(toEntry(s, 'include'));
+  for (const m of matches) entry.push(toEntry(m.s, 'match'));
+  for (const m of included) entry.push(toEntry(m.s, 'include'));
   if (warnings.length > 0) entry.push(outcomeEntry(warnings));
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset', link, entry };
-  if (page.total !== undefined) bundle.total = page.total;
+  // A screened caller gets no total, withheld or not: it would count what they may not see.
+  if (page.total !== undefined && !gate.screening) bundle.total = page.total;
   return {
     status: 200,
     headers: {},
     body: bundle,
-    touched: [...page.matches, ...page.included].map((s) => `${s.resourceType}/${s.id}`),
-    patients: patientIdsOfAll([...page.matches, ...page.included].map((s) => s.resource)),
+    touched: released.map((s) => `${s.resourceType}/${s.id}`),
+    patients: patientIdsOfAll(released.map((s) => s.resource)),
   };
 }
 
@@ -61,6 +82,7 @@ const HISTORY_PARAMS = new Set(['_count', '_since', '_at', '_cursor', '_format',
 
 export async function history(
   deps: FhirDeps,
+  gate: Gate,
   scope: { type?: string; id?: string },
   params: ReadonlyArray<readonly [string, string]>,
   baseUrl: string,
@@ -80,9 +102,16 @@ export async function history(
     else if (k === '_at') until = parseInstant(v, '_at');
     else if (k === '_cursor') after = decodeHistoryCursor(v);
   }
-  const { entries, next } = await withQueryTimeout(deps.db, deps.limits.queryTimeoutMs, (q) =>
+  const read = await withQueryTimeout(deps.db, deps.limits.queryTimeoutMs, (q) =>
     readHistory(q, deps.store, { ...scope, since, until, after, count }),
   );
+  const next = read.next;
+  const entries = (
+    await gate.release(
+      deps.db,
+      read.entries.map((s) => ({ resource: s.resource, s })),
+    )
+  ).map((e) => e.s);
   const path = [scope.type, scope.id, '_history'].filter(Boolean).join('/');
   const link: BundleLink[] = [{ relation: 'self', url: pageUrl(baseUrl, path, params) }];
   if (next) link.push({ relation: 'next', url: pageUrl(baseUrl, path, params, encodeHistoryCursor(next)) });

@@ -16,6 +16,7 @@ import { batch, checkBundle, type EntryExecutor, transaction } from './bundle.js
 import { capabilityStatement } from './capability.js';
 import { create, patch, read, remove, update, vread } from './crud.js';
 import type { FhirDeps } from './deps.js';
+import { AccessDenied, Gate } from './gate.js';
 import { checkOperation, runOperation } from './operations.js';
 import { type FhirRequest, type FhirResponse, type Route, route } from './request.js';
 import { history, searchType } from './search.js';
@@ -38,6 +39,7 @@ export class FhirService {
   async #run(ctx: RequestContext, req: FhirRequest, tx: Queryable | undefined, assignedId: string | undefined): Promise<FhirResponse> {
     let r: Route | undefined;
     let rule: string | undefined;
+    const gate = new Gate(this.deps.policy, ctx);
     try {
       r = route(req.method, req.path, isResourceType);
       // What no caller may do, refused before the policy is asked: writing the audit log, or an
@@ -56,20 +58,22 @@ export class FhirService {
         // A write and its audit record commit together (invariant 3 and 4): inside the caller's
         // transaction (a transaction Bundle's entry) or one of its own.
         const writeAndAudit = async (q: Queryable) => {
-          const out = await this.#operate(ctx, rt, req, q, assignedId);
-          await this.#audit(ctx, rt, req, out.status, rule, out, undefined, out.headers.ETag, q, tx !== undefined);
+          const out = await this.#operate(ctx, gate, rt, req, q, assignedId);
+          await this.#audit(ctx, rt, req, out.status, auditedRule(rule, gate), out, undefined, out.headers.ETag, q, tx !== undefined);
           return out;
         };
         res = tx ? await writeAndAudit(tx) : await this.deps.db.transaction(writeAndAudit);
       } else {
-        res = await this.#operate(ctx, rt, req, tx, assignedId);
-        await this.#audit(ctx, rt, req, res.status, rule, res, undefined, res.headers.ETag);
+        res = await this.#operate(ctx, gate, rt, req, tx, assignedId);
+        await this.#audit(ctx, rt, req, res.status, auditedRule(rule, gate), res, undefined, res.headers.ETag);
       }
       if (!tx && WRITES.has(rt.kind) && res.status < 300) this.deps.statistics?.noteWrites(res.touched?.length ?? 1);
       return res;
     } catch (caught) {
       const err = storedDataError(caught) ?? caught;
       const fe = err instanceof FhirError ? err : undefined;
+      // A resource-level refusal is recorded under the rule that refused it.
+      if (err instanceof AccessDenied) rule = err.rule;
       // An unexpected error is audited as a 500 and rethrown for the edge to log and mask. Not
       // audited here: a failed audit (the audit log is what failed), and a failed entry of a
       // transaction Bundle (its transaction rolls back; the Bundle's own record tells the failure).
@@ -152,6 +156,7 @@ export class FhirService {
 
   async #operate(
     ctx: RequestContext,
+    gate: Gate,
     r: Route,
     req: FhirRequest,
     tx: Queryable | undefined,
@@ -164,30 +169,30 @@ export class FhirService {
       case 'capabilities':
         return { status: 200, headers: {}, body: capabilityStatement(base, d.limits) };
       case 'create':
-        return inTx((q) => create(d, q, r.type, req, base, ctx.lenient, assignedId));
+        return inTx((q) => create(d, gate, q, r.type, req, base, ctx.lenient, assignedId));
       case 'read':
         if (r.type === 'AuditEvent') return readAuditEvent(d, tx ?? d.db, ctx, r.id);
-        return read(d, tx ?? d.db, r.type, r.id, req);
+        return read(d, gate, tx ?? d.db, r.type, r.id, req);
       case 'vread':
-        return vread(d, tx ?? d.db, r.type, r.id, r.versionId);
+        return vread(d, gate, tx ?? d.db, r.type, r.id, r.versionId);
       case 'update':
-        return inTx((q) => update(d, q, r.type, r.id, req, base));
+        return inTx((q) => update(d, gate, q, r.type, r.id, req, base));
       case 'patch':
-        return inTx((q) => patch(d, q, r.type, r.id, req, base));
+        return inTx((q) => patch(d, gate, q, r.type, r.id, req, base));
       case 'delete':
-        return inTx((q) => remove(d, q, r.type, r.id, req));
+        return inTx((q) => remove(d, gate, q, r.type, r.id, req));
       case 'search-type': {
         if (tx) throw new FhirError(400, [issue('not-supported', 'searches inside a transaction Bundle are not supported; use a batch')]);
         const params = r.viaPost ? [...req.query, ...formParams(req.body)] : req.query;
-        if (r.type === 'AuditEvent') return searchAuditEvents(d, ctx, params);
-        return searchType(d, r.type, params, base, ctx.lenient);
+        if (r.type === 'AuditEvent') return searchAuditEvents(d, ctx, params, gate);
+        return searchType(d, gate, r.type, params, base, ctx.lenient);
       }
       case 'history-instance':
-        return history(d, { type: r.type, id: r.id }, req.query, base, ctx.lenient);
+        return history(d, gate, { type: r.type, id: r.id }, req.query, base, ctx.lenient);
       case 'history-type':
-        return history(d, { type: r.type }, req.query, base, ctx.lenient);
+        return history(d, gate, { type: r.type }, req.query, base, ctx.lenient);
       case 'history-system':
-        return history(d, {}, req.query, base, ctx.lenient);
+        return history(d, gate, {}, req.query, base, ctx.lenient);
       case 'operation':
         if (tx) throw new FhirError(400, [issue('not-supported', 'operations inside a transaction Bundle are not supported; use a batch')]);
         return runOperation(d, ctx, r, req);
@@ -202,6 +207,18 @@ export class FhirService {
       }
     }
   }
+}
+
+/**
+ * The rule an audit record names: the interaction-level rule, with the resource-level rule that
+ * let a screened resource through when it was an exception (break-glass, a grant), and how many
+ * results were withheld and by which rule.
+ */
+function auditedRule(rule: string | undefined, gate: Gate): string | undefined {
+  let out = rule;
+  if (gate.allowedRule && gate.allowedRule !== rule) out = out ? `${out}; ${gate.allowedRule}` : gate.allowedRule;
+  if (gate.withheld > 0) out = `${out ?? ''}; withheld ${gate.withheld} by ${gate.withheldRule}`;
+  return out;
 }
 
 /**
