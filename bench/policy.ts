@@ -170,7 +170,7 @@ async function signIn(url: string, username: string, initial: string): Promise<s
     const res = await fetch(`${url}${path}`, {
       method: 'POST',
       headers: {
-        'content-type': 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
         ...(csrf ? { 'x-csrf-token': csrf } : {}),
       },

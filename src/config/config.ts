@@ -102,6 +102,8 @@ export const configSchema = z
           .default(60),
         /** The longest grant the security officer may give (days). */
         maxGrantDays: z.coerce.number().int().min(1).max(366).default(30),
+        /** How long an app server reuses what it read about a patient's care links, labels and grants (0: never); changes made through this server apply at once. */
+        decisionCacheSeconds: z.coerce.number().int().min(0).max(300).default(10),
       })
       .strict()
       .default({}),
@@ -156,6 +158,7 @@ const ENV_KEYS: Record<string, string> = {
   SUSHRUTA_CARE_WINDOW_DAYS: 'access.careWindowDays',
   SUSHRUTA_BREAK_GLASS_MINUTES: 'access.breakGlassMinutes',
   SUSHRUTA_MAX_GRANT_DAYS: 'access.maxGrantDays',
+  SUSHRUTA_DECISION_CACHE_SECONDS: 'access.decisionCacheSeconds',
   SUSHRUTA_SESSION_IDLE_MINUTES: 'identity.sessionIdleMinutes',
   SUSHRUTA_SESSION_MAX_HOURS: 'identity.sessionMaxHours',
   SUSHRUTA_TOKEN_KEY_FILE: 'identity.tokenKeyFile',

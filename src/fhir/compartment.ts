@@ -30,8 +30,23 @@ let compartmentTypes: ReadonlySet<string> | undefined;
 
 const PATIENT_REF = /^(?:.*\/)?Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
+/**
+ * The answer per resource object: the access policy screens a resource and the audit records it
+ * moments later, and FHIRPath evaluation is the costly part. Bodies read from the store are not
+ * changed after decoding (writes stamp a copy), so the object stands for its content.
+ */
+const memo = new WeakMap<object, readonly string[]>();
+
 /** Ids of the patients `resource` belongs to (its own id for a Patient), without duplicates. */
 export function patientIdsOf(resource: AnyResource): string[] {
+  const known = memo.get(resource);
+  if (known) return [...known];
+  const ids = computePatientIds(resource);
+  memo.set(resource, ids);
+  return [...ids];
+}
+
+function computePatientIds(resource: AnyResource): string[] {
   const out = new Set<string>();
   if (resource.resourceType === 'Patient') {
     if (resource.id) out.add(resource.id);

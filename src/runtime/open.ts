@@ -190,9 +190,15 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
         },
       };
     }
-    const policy =
-      opts.policy ??
-      new CarePolicy({ tenantId, careWindowDays: config.access.careWindowDays, ...(opts.identity?.now ? { now: opts.identity.now } : {}) });
+    const care = opts.policy
+      ? undefined
+      : new CarePolicy({
+          tenantId,
+          careWindowDays: config.access.careWindowDays,
+          cacheSeconds: config.access.decisionCacheSeconds,
+          ...(opts.identity?.now ? { now: opts.identity.now } : {}),
+        });
+    const policy: AccessPolicy = opts.policy ?? (care as CarePolicy);
     const grantCodec = crypto?.codec ?? plainCodec;
     const grantContext = (id: string) => ({ tenantId, resourceType: 'AccessGrant', id, versionId: 'reason' });
     const grants = new GrantService({
@@ -206,6 +212,7 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
       audit,
       breakGlassMinutes: config.access.breakGlassMinutes,
       maxGrantDays: config.access.maxGrantDays,
+      onChange: (patientId) => care?.forgetPatients([patientId]),
       ...(opts.identity?.now ? { now: opts.identity.now } : {}),
     });
     const service = new FhirService({
@@ -213,7 +220,7 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
       store,
       policy,
       audit,
-      observers: [new PolicyProjection(tenantId)],
+      observers: [new PolicyProjection(tenantId, (patients) => care?.forgetPatients(patients))],
       breakGlass: { open: (ctx, patientId, reason) => grants.breakGlass(ctx, patientId, reason) },
       ...(auditReader ? { auditReader } : {}),
       limits: config.limits,

@@ -484,6 +484,24 @@ describe.each(testDbKinds())('policy matrix over HTTP on $name', (kind) => {
     expect((await officer.call('POST', `/admin/access/grants/${granted.body.id}/revoke`, {})).status).toBe(409);
   });
 
+  it('a restriction label takes effect with the write that sets it, though the decision was cached a moment ago', async () => {
+    const doctor = users.get('doctor') as Browser;
+    const condition = refOf('cared', 'clinical');
+    expect((await doctor.call('GET', `/fhir/${condition}`)).status).toBe(200);
+    const op = operator();
+    const pid = patientIdOf('cared');
+    const patient = (await op.call('GET', `/fhir/Patient/${pid}`)).body;
+    const label = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
+    const put = (body: Json) => op.call('PUT', `/fhir/Patient/${pid}`, body, { 'content-type': 'application/fhir+json' });
+    expect((await put({ ...patient, meta: { security: [label] } })).status).toBe(200);
+    const denied = await doctor.call('GET', `/fhir/${condition}`);
+    expect(denied.status).toBe(403);
+    expect(JSON.stringify(denied.body)).toMatch(/rule 'restricted-patient'/);
+    const labelled = (await op.call('GET', `/fhir/Patient/${pid}`)).body;
+    expect((await put({ ...labelled, meta: { security: [] } })).status).toBe(200);
+    expect((await doctor.call('GET', `/fhir/${condition}`)).status).toBe(200);
+  });
+
   it('separation of duties: the administrator, the security officer and the auditor read no clinical data', async () => {
     const cared = ids.get('cared') as Record<Cat, string>;
     for (const role of ['hospital-admin', 'security-officer', 'auditor']) {

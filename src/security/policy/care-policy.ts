@@ -23,11 +23,14 @@ import { careLinksOf, restrictionLabelsOf } from './care-links.js';
 import { type Category, categoryOf } from './categories.js';
 import { READS, ROLE_RULES, type Reach, reachOf, WRITES } from './roles.js';
 import { scopeAllows, scopeCovers } from './scopes.js';
+import { FactCache } from './fact-cache.js';
 
 export interface CarePolicyOptions {
   readonly tenantId: string;
   /** How long a care relationship lasts after its encounter, appointment or order ends. */
   readonly careWindowDays: number;
+  /** How long what the tables said about a patient is reused for an account (fact-cache.ts); 0: never. */
+  readonly cacheSeconds?: number;
   readonly now?: () => Date;
 }
 
@@ -44,9 +47,16 @@ interface Facts {
 
 export class CarePolicy implements AccessPolicy {
   readonly #o: CarePolicyOptions;
+  readonly #cache: FactCache;
 
   constructor(o: CarePolicyOptions) {
     this.#o = o;
+    this.#cache = new FactCache((o.cacheSeconds ?? 10) * 1000);
+  }
+
+  /** Forget what is cached about these patients (their labels, care links or grants changed). */
+  forgetPatients(patients: Iterable<string>): void {
+    this.#cache.forgetPatients(patients);
   }
 
   decide(ctx: RequestContext, req: AccessRequest): AccessDecision {
@@ -217,26 +227,57 @@ export class CarePolicy implements AccessPolicy {
       for (const row of r.rows) restricted.add(row.patient_id);
       return { restricted, cared, granted, brokenGlass };
     }
+    const cache = this.#cache;
+    const at = now.getTime();
+    const missing: string[] = [];
+    for (const id of patients) {
+      const f = cache.get(actor.id, id, at);
+      if (!f) {
+        missing.push(id);
+        continue;
+      }
+      if (f.restricted) restricted.add(id);
+      if (f.cared) cared.add(id);
+      if (f.granted) granted.add(id);
+      if (f.brokenGlass) brokenGlass.add(id);
+    }
+    if (missing.length === 0) return { restricted, cared, granted, brokenGlass };
     const staff = [
       ...(actor.practitionerId ? [`Practitioner/${actor.practitionerId}`] : []),
       ...actor.practitionerRoleIds.map((id) => `PractitionerRole/${id}`),
     ];
-    const r = await q.query<{ what: string; patient_id: string }>(
-      `SELECT 'restricted' AS what, patient_id FROM policy_restricted_patient WHERE tenant_id = $1 AND patient_id = ANY($2)
+    const r = await q.query<{ what: string; patient_id: string; expires_at: Date | string | null }>(
+      `SELECT 'restricted' AS what, patient_id, NULL::timestamptz AS expires_at
+         FROM policy_restricted_patient WHERE tenant_id = $1 AND patient_id = ANY($2)
        UNION ALL
-       SELECT DISTINCT 'care' AS what, patient_id FROM policy_care_link
+       SELECT DISTINCT 'care' AS what, patient_id, NULL::timestamptz AS expires_at FROM policy_care_link
         WHERE tenant_id = $1 AND patient_id = ANY($2) AND (department = ANY($3) OR practitioner = ANY($4))
           AND (starts_at IS NULL OR starts_at <= $6) AND (ends_at IS NULL OR ends_at >= $7)
        UNION ALL
-       SELECT kind AS what, patient_id FROM policy_grant
+       SELECT kind AS what, patient_id, expires_at FROM policy_grant
         WHERE tenant_id = $1 AND user_id = $5 AND patient_id = ANY($2) AND revoked_at IS NULL AND expires_at > $8 AND created_at <= $8`,
-      [t, patients, [...actor.departments], staff, actor.id, new Date(now.getTime() + window), new Date(now.getTime() - window), now],
+      [t, missing, [...actor.departments], staff, actor.id, new Date(at + window), new Date(at - window), now],
     );
+    const found = new Map<string, { restricted: boolean; cared: boolean; granted: boolean; brokenGlass: boolean; ends?: number }>();
+    for (const id of missing) found.set(id, { restricted: false, cared: false, granted: false, brokenGlass: false });
     for (const row of r.rows) {
-      if (row.what === 'restricted') restricted.add(row.patient_id);
-      else if (row.what === 'care') cared.add(row.patient_id);
-      else if (row.what === 'grant') granted.add(row.patient_id);
-      else if (row.what === 'break-glass') brokenGlass.add(row.patient_id);
+      const f = found.get(row.patient_id);
+      if (!f) continue;
+      if (row.what === 'restricted') f.restricted = true;
+      else if (row.what === 'care') f.cared = true;
+      else if (row.what === 'grant' || row.what === 'break-glass') {
+        if (row.what === 'grant') f.granted = true;
+        else f.brokenGlass = true;
+        const ends = new Date(row.expires_at as string | Date).getTime();
+        f.ends = f.ends === undefined ? ends : Math.min(f.ends, ends);
+      }
+    }
+    for (const [id, f] of found) {
+      if (f.restricted) restricted.add(id);
+      if (f.cared) cared.add(id);
+      if (f.granted) granted.add(id);
+      if (f.brokenGlass) brokenGlass.add(id);
+      cache.set(actor.id, id, f, at, f.ends);
     }
     return { restricted, cared, granted, brokenGlass };
   }

@@ -45,6 +45,8 @@ export interface GrantServiceOptions {
   readonly breakGlassMinutes: number;
   /** Longest grant the security officer may give (days). */
   readonly maxGrantDays: number;
+  /** Told of the patient whose grants changed (the policy forgets what it cached). */
+  readonly onChange?: (patientId: string) => void;
   readonly now?: () => Date;
 }
 
@@ -143,6 +145,7 @@ export class GrantService {
         [this.#o.tenantId, id, this.#now(), actorName(ctx)],
       );
       const row = r.rows[0];
+      if (row) this.#o.onChange?.(row.patient_id);
       if (!row) {
         const exists = await this.#o.db.query('SELECT 1 FROM policy_grant WHERE tenant_id = $1 AND id = $2', [this.#o.tenantId, id]);
         throw new FhirError(exists.rows.length ? 409 : 404, [
@@ -183,6 +186,7 @@ export class GrantService {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
       [this.#o.tenantId, id, kind, userId, patientId, this.#o.sealer.seal(id, reason), by, now, expires],
     );
+    this.#o.onChange?.(patientId);
     return this.#view(r.rows[0] as GrantRow);
   }
 

@@ -19,7 +19,11 @@ const PROJECTED = new Set<string>([...LINK_SOURCES, 'Patient']);
 const BUILD = 'care-links-and-restrictions-v1';
 
 export class PolicyProjection implements WriteObserver {
-  constructor(private readonly tenantId: string) {}
+  /** `onChange`: told which patients' labels or care links a write changed (the policy forgets what it cached about them). */
+  constructor(
+    private readonly tenantId: string,
+    private readonly onChange?: (patients: readonly string[]) => void,
+  ) {}
 
   async written(tx: Queryable, stored: StoredResource): Promise<void> {
     if (!PROJECTED.has(stored.resourceType)) return;
@@ -31,6 +35,7 @@ export class PolicyProjection implements WriteObserver {
     const t = this.tenantId;
     if (s.resourceType === 'Patient') {
       const labels = s.deleted ? [] : restrictionLabelsOf(s.resource);
+      this.onChange?.([s.id]);
       if (labels.length === 0) {
         await q.query('DELETE FROM policy_restricted_patient WHERE tenant_id = $1 AND patient_id = $2', [t, s.id]);
       } else {
@@ -42,8 +47,13 @@ export class PolicyProjection implements WriteObserver {
       }
       return;
     }
-    await q.query('DELETE FROM policy_care_link WHERE tenant_id = $1 AND source_type = $2 AND source_id = $3', [t, s.resourceType, s.id]);
+    const gone = await q.query<{ patient_id: string }>(
+      'DELETE FROM policy_care_link WHERE tenant_id = $1 AND source_type = $2 AND source_id = $3 RETURNING patient_id',
+      [t, s.resourceType, s.id],
+    );
     const links = s.deleted ? [] : careLinksOf(s.resource);
+    const touched = new Set([...gone.rows.map((r) => r.patient_id), ...links.map((l) => l.patientId)]);
+    if (touched.size > 0) this.onChange?.([...touched]);
     if (links.length === 0) return;
     const values: string[] = [];
     const params: SqlValue[] = [t, s.resourceType, s.id];
