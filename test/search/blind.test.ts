@@ -307,6 +307,15 @@ describe.each(testDbKinds())('blind indexes on $name', (kind) => {
     expect(rec[0]).not.toMatch(/search_blind s\d/);
   });
 
+  it('keeps B-tree rows for the short prefixes of person names only; an address prefix of 2-3 letters is found in the array', async () => {
+    const codes = await db.query<{ code: string }>('SELECT DISTINCT code FROM search_blind_short WHERE tenant_id = $1 ORDER BY code', [T1]);
+    expect(codes.rows.map((r) => r.code).every((c) => ['family', 'given', 'name'].includes(c))).toBe(true);
+    expect(codes.rows.length).toBeGreaterThan(0);
+    expect(await find('address-city=ch')).toEqual(['p1']);
+    expect(await find('address-city=che')).toEqual(['p1']);
+    expect(await find('address=sa')).toEqual(['p1']);
+  });
+
   it('keeps tenants apart: same name, different hashes, no cross-tenant match', async () => {
     expect(await find('name=shankar', 'Patient', T2)).toEqual(['q1']);
     expect(await find('phone=+919810000001', 'Patient', T2)).toEqual(['q1']);

@@ -205,6 +205,17 @@ INSERT INTO search_reindex_pending (tenant_id, reason)
 SELECT DISTINCT tenant_id, 'search/005-blind-short-prefixes' FROM search_blind;
 `,
   },
+  {
+    id: 'search/006-short-prefix-rows-for-names-only',
+    // Only person names keep B-tree rows for 1-3 code-point prefixes (blind-transform.ts,
+    // SHORT_ROW_PARAMS); other strings' short prefixes move back into the GIN array, once, at the
+    // next start, before the server serves.
+    up: `
+INSERT INTO search_reindex_pending (tenant_id, reason)
+SELECT DISTINCT tenant_id, 'search/006-short-prefix-rows-for-names-only' FROM search_blind_short
+ON CONFLICT DO NOTHING;
+`,
+  },
 ];
 
 /** The index tables that can hold blind-index rows (and have `key_version`). */
