@@ -39,7 +39,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { Bundle, BundleEntry, HumanName, Identifier, Patient } from '@medplum/fhirtypes';
 import { Progress, formatDuration } from '../src/cli/progress.js';
 import { loadConfig } from '../src/config/config.js';
@@ -51,6 +50,7 @@ import { type RunningServer, startServer } from '../src/runtime/server.js';
 import type { Db, Queryable, QueryResult, SqlValue } from '../src/store/db.js';
 import { openDb } from '../src/store/open-db.js';
 import type { ResourceRow, ResourceStore } from '../src/store/resources.js';
+import { type HttpReq, runHttp, type Stats, stats } from './http-load.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TENANT = 'bench';
@@ -378,117 +378,6 @@ async function captureRead(store: ResourceStore, id: string): Promise<Stmt> {
 
 // ---------------------------------------------------------------------------------------------
 // Measurement
-
-interface Stats {
-  readonly n: number;
-  readonly errors: number;
-  readonly seconds: number;
-  readonly rps: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly max: number;
-  /** Mean result rows (searches) from a sample of responses. */
-  readonly rows?: number;
-  readonly firstError?: string;
-}
-
-function stats(lat: Float64Array | number[], errors: number, seconds: number, rows?: number, firstError?: string): Stats {
-  const sorted = Float64Array.from(lat).sort();
-  const q = (p: number) => (sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number) : Number.NaN);
-  return {
-    n: sorted.length,
-    errors,
-    seconds,
-    rps: sorted.length / seconds,
-    p50: q(0.5),
-    p90: q(0.9),
-    p99: q(0.99),
-    max: sorted.length ? (sorted[sorted.length - 1] as number) : Number.NaN,
-    ...(rows !== undefined ? { rows } : {}),
-    ...(firstError ? { firstError } : {}),
-  };
-}
-
-interface HttpReq {
-  readonly m: string;
-  readonly p: string;
-  readonly b?: string;
-}
-
-/** The HTTP load generator, run as a worker thread (plain JS, Node's http with keep-alive). */
-const WORKER = `
-const http = require('node:http');
-const { parentPort, workerData: w } = require('node:worker_threads');
-const agent = new http.Agent({ keepAlive: true, maxSockets: w.concurrency });
-const lat = [];
-let errors = 0, firstError, rows = 0, rowSamples = 0, next = 0;
-const t0 = performance.now();
-const from = t0 + w.warmupMs;
-const end = from + w.durationMs;
-function send(req) {
-  return new Promise((resolve) => {
-    const headers = { accept: 'application/fhir+json' };
-    if (req.b !== undefined) { headers['content-type'] = 'application/fhir+json'; headers['content-length'] = Buffer.byteLength(req.b); }
-    const r = http.request({ host: w.host, port: w.port, method: req.m, path: req.p, agent, headers }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
-      res.on('error', (e) => resolve({ status: 0, body: Buffer.from(String(e)) }));
-    });
-    r.on('error', (e) => resolve({ status: 0, body: Buffer.from(String(e)) }));
-    r.end(req.b);
-  });
-}
-async function client() {
-  for (;;) {
-    const start = performance.now();
-    if (start >= end) return;
-    const i = next++;
-    const req = w.requests[i % w.requests.length];
-    const res = await send(req);
-    const done = performance.now();
-    if (start < from) continue;
-    if (res.status < 200 || res.status > 299) {
-      errors++;
-      if (!firstError) firstError = res.status + ' ' + req.m + ' ' + req.p + ': ' + res.body.toString('utf8').slice(0, 300);
-      continue;
-    }
-    lat.push(done - start);
-    if (w.countRows && i % 16 === 0) {
-      try { rows += (JSON.parse(res.body.toString('utf8')).entry || []).length; rowSamples++; } catch {}
-    }
-  }
-}
-Promise.all(Array.from({ length: w.concurrency }, client)).then(() => {
-  agent.destroy();
-  parentPort.postMessage({ lat: Float64Array.from(lat), errors, firstError, rows: rowSamples ? rows / rowSamples : undefined, seconds: w.durationMs / 1000 });
-});
-`;
-
-async function runHttp(url: string, requests: readonly HttpReq[], o: Options, countRows: boolean): Promise<Stats> {
-  const u = new URL(url);
-  const worker = new Worker(WORKER, {
-    eval: true,
-    workerData: {
-      host: u.hostname,
-      port: Number(u.port),
-      requests,
-      concurrency: o.concurrency,
-      warmupMs: o.warmup * 1000,
-      durationMs: o.duration * 1000,
-      countRows,
-    },
-  });
-  const r = await new Promise<{ lat: Float64Array; errors: number; firstError?: string; rows?: number; seconds: number }>(
-    (resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    },
-  );
-  await worker.terminate();
-  return stats(r.lat, r.errors, r.seconds, r.rows, r.firstError);
-}
 
 /** The floor: `concurrency` async callers issuing `op` straight through the Db adapter. */
 async function runFloor(op: (i: number) => Promise<number>, o: Options, countRows: boolean): Promise<Stats> {
@@ -911,7 +800,12 @@ async function runDb(
       log(
         `${kind} enc ${mode} audit ${audit} ${w.op}: server over HTTP, ${o.concurrency} clients, ${o.warmup} s warm-up + ${o.duration} s (load average ${la.join(' ')}) ...`,
       );
-      const s = await runHttp(server.url, w.http, o, w.countRows);
+      const s = await runHttp(server.url, w.http, {
+        concurrency: o.concurrency,
+        warmup: o.warmup,
+        duration: o.duration,
+        countRows: w.countRows,
+      });
       let f: Stats | undefined;
       if (o.floor) {
         await vacuum(vdb);
