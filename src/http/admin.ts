@@ -228,7 +228,10 @@ export interface ClientAdminOptions {
   readonly context: (req: FastifyRequest) => RequestContext;
 }
 
-/** Integration clients at /admin/clients (authorized and audited by the client service, like accounts). */
+/**
+ * OAuth clients at /admin/clients (authorized and audited by the client service, like accounts):
+ * POST {name, scopes, redirectUris?, public?} creates an integration (no redirect URIs) or an app.
+ */
 export function registerClientAdminRoutes(app: FastifyInstance, o: ClientAdminOptions): void {
   const send = (reply: FastifyReply, status: number, v: unknown) =>
     reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(v));
@@ -238,7 +241,17 @@ export function registerClientAdminRoutes(app: FastifyInstance, o: ClientAdminOp
     const scopes = b?.scopes;
     if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string'))
       throw new FhirError(400, [issue('invalid', "'scopes' must be a list of SMART scopes", 'scopes')]);
-    const out = await o.clients.create(o.context(req), { name: field(b, 'name'), scopes: scopes as string[] });
+    const redirectUris = b?.redirectUris ?? [];
+    if (!Array.isArray(redirectUris) || redirectUris.some((s) => typeof s !== 'string'))
+      throw new FhirError(400, [issue('invalid', "'redirectUris' must be a list of URIs", 'redirectUris')]);
+    if (b?.public !== undefined && typeof b.public !== 'boolean')
+      throw new FhirError(400, [issue('invalid', "'public' must be true or false", 'public')]);
+    const out = await o.clients.create(o.context(req), {
+      name: field(b, 'name'),
+      scopes: scopes as string[],
+      redirectUris: redirectUris as string[],
+      public: b?.public === true,
+    });
     return send(reply, 201, { clientId: out.client.clientId, clientSecret: out.clientSecret, client: out.client });
   });
   app.post<{ Params: { id: string; action: string } }>('/admin/clients/:id/:action', async (req, reply) => {

@@ -18,10 +18,12 @@ import type { KeyAdmin } from '../security/crypto/key-admin.js';
 import type { AuditProof, ProofRequest } from '../security/audit/prove.js';
 import type { VerifyReport } from '../security/audit/verify.js';
 import type { ClientService } from '../security/identity/clients.js';
+import type { GrantService } from '../security/identity/grants.js';
 import type { IdentityService } from '../security/identity/service.js';
 import { registerAdminRoutes, registerAuditAdminRoutes, registerClientAdminRoutes, registerUserAdminRoutes } from './admin.js';
 import { registerAuthRoutes } from './auth.js';
 import { registerOAuthRoutes } from './oauth.js';
+import { registerAuthorizeRoutes } from './oauth-authorize.js';
 import { authenticate } from './authenticate.js';
 import { provenance, requestId } from './edge.js';
 import { internalError, toFhirError } from './errors.js';
@@ -55,6 +57,8 @@ export interface AppOptions {
   readonly identity?: IdentityService;
   /** OAuth 2.0 integration clients: the token endpoint, SMART discovery, bearer tokens, /admin/clients. */
   readonly clients?: ClientService;
+  /** Apps acting for staff (authorization code with PKCE, refresh tokens, revocation); needs `identity` and `clients`. */
+  readonly grants?: GrantService;
   /** Serve HTTPS with this certificate and key (PEM). */
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
   /**
@@ -116,7 +120,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   // Stage 2: authenticate.
   app.addHook('preHandler', async (req) => {
-    req.sushruta.actor = await authenticate(req, opts.identity, opts.clients, opts.operatorPath ?? true);
+    req.sushruta.actor = await authenticate(req, opts.identity, opts.clients, opts.operatorPath ?? true, opts.grants);
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -160,7 +164,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     registerUserAdminRoutes(app, { identity: opts.identity, context: (req) => context(req, config, opts.tenantId) });
   }
   if (opts.clients) {
-    registerOAuthRoutes(app, { clients: opts.clients, context: (req) => context(req, config, opts.tenantId), origin: publicOrigin });
+    const grants = opts.identity ? opts.grants : undefined;
+    registerOAuthRoutes(app, {
+      clients: opts.clients,
+      ...(grants ? { grants } : {}),
+      context: (req) => context(req, config, opts.tenantId),
+      origin: publicOrigin,
+    });
+    if (grants && opts.identity) {
+      registerAuthorizeRoutes(app, { identity: opts.identity, grants, context: (req) => context(req, config, opts.tenantId) });
+    }
     registerClientAdminRoutes(app, { clients: opts.clients, context: (req) => context(req, config, opts.tenantId) });
   }
   if (opts.auditAdmin) registerAuditAdminRoutes(app, { ...opts.auditAdmin, context: (req) => context(req, config, opts.tenantId) });

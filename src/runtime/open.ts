@@ -27,6 +27,7 @@ import { blindIndexTransform } from '../security/crypto/blind-transform.js';
 import { KeyAdmin } from '../security/crypto/key-admin.js';
 import { cryptoMigrations } from '../security/crypto/keyring.js';
 import { ClientService, TokenKey } from '../security/identity/clients.js';
+import { GrantService } from '../security/identity/grants.js';
 import { identityMigrations } from '../security/identity/schema.js';
 import { codecSecretSealer } from '../security/identity/sealer.js';
 import { IdentityService, type IdentityOptions } from '../security/identity/service.js';
@@ -57,8 +58,10 @@ export interface Sushruta {
   readonly auditAdmin?: AuditAdmin;
   /** Staff accounts, sign-in, MFA and sessions. */
   readonly identity: IdentityService;
-  /** OAuth 2.0 integration clients and their access tokens. */
+  /** OAuth 2.0 clients (integrations and apps) and their access tokens. */
   readonly clients: ClientService;
+  /** Apps acting for staff: authorization codes with PKCE, rotating refresh tokens, revocation. */
+  readonly grants: GrantService;
   close(): Promise<void>;
 }
 
@@ -215,9 +218,17 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
       administer: (ctx, action, type, target, op) => identity.administer(ctx, action, type, target, op),
       ...(opts.identity?.now ? { now: opts.identity.now } : {}),
     });
+    const grants = new GrantService({
+      db,
+      tenantId,
+      clients,
+      offlineMs: config.identity.offlineAccessDays * 86_400_000,
+      ...(opts.identity?.now ? { now: opts.identity.now } : {}),
+    });
     return {
       identity,
       clients,
+      grants,
       config,
       db,
       service,

@@ -44,6 +44,7 @@ export async function startServer(config: Config, opts: { logger?: boolean; open
         tenantId: s.tenantId,
         identity: s.identity,
         clients: s.clients,
+        grants: s.grants,
         logger: opts.logger ?? false,
         ...(s.keys ? { admin: { keys: s.keys, policy: s.policy, audit: s.audit } } : {}),
         ...(s.auditAdmin ? { auditAdmin: auditAdminRoutes(s.auditAdmin, s) } : {}),

@@ -11,57 +11,8 @@ import { recordOf } from '../../src/security/audit/record.js';
 import { plainSealer } from '../../src/security/audit/record.js';
 import { base32Decode, totp } from '../../src/security/identity/totp.js';
 import { testDbKinds } from '../support/db.js';
+import { Browser } from './browser.js';
 import { type IdentityHarness, openIdentity, TENANT } from './helpers.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
-type Json = any;
-
-class Browser {
-  readonly jar = new Map<string, string>();
-  csrf = '';
-  lastSetCookies: string[] = [];
-  constructor(
-    private readonly base: string,
-    private readonly extra: Record<string, string> = {},
-  ) {}
-  async call(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<{ status: number; body: Json; res: Response }> {
-    const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: {
-        ...(cookie ? { cookie } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(this.csrf ? { 'x-csrf-token': this.csrf } : {}),
-        ...this.extra,
-        ...headers,
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    this.lastSetCookies = res.headers.getSetCookie();
-    for (const c of this.lastSetCookies) {
-      const [pair = ''] = c.split(';');
-      const i = pair.indexOf('=');
-      const name = pair.slice(0, i);
-      const value = pair.slice(i + 1);
-      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(c)) this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-    const text = await res.text();
-    let parsed: Json = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      /* text */
-    }
-    if (parsed && typeof parsed === 'object' && typeof parsed.csrfToken === 'string') this.csrf = parsed.csrfToken;
-    return { status: res.status, body: parsed, res };
-  }
-}
 
 describe.each(testDbKinds())('staff sign-in over HTTP on $name', (kind) => {
   let h: IdentityHarness;
