@@ -71,11 +71,11 @@ async function local(config: Config): Promise<AccessTarget> {
       async grant(i) {
         const account = (await s.identity.account(i.user)) ?? (await s.identity.accountByUsername(i.user));
         if (!account) throw new AccessCliError(`no staff account '${i.user}'`);
-        return s.grants.grant(ctx(), { userId: account.id, patientId: i.patient, reason: i.reason, ends: i.ends });
+        return s.access.grant(ctx(), { userId: account.id, patientId: i.patient, reason: i.reason, ends: i.ends });
       },
-      list: (activeOnly) => s.grants.list(ctx(), { kind: 'grant', activeOnly }),
-      breakGlass: (since) => s.grants.list(ctx(), { kind: 'break-glass', ...(since ? { since } : {}) }),
-      revoke: (id) => s.grants.revoke(ctx(), id),
+      list: (activeOnly) => s.access.list(ctx(), { kind: 'grant', activeOnly }),
+      breakGlass: (since) => s.access.list(ctx(), { kind: 'break-glass', ...(since ? { since } : {}) }),
+      revoke: (id) => s.access.revoke(ctx(), id),
       async close() {
         await s.close();
         lock?.release();

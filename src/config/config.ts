@@ -83,8 +83,10 @@ export const configSchema = z
         sessionMaxHours: z.coerce.number().int().min(1).max(24).default(12),
         /** Ed25519 key that signs OAuth access tokens, outside the data directory. Default: `token-signing.key` beside the key file. */
         tokenKeyFile: z.string().min(1).optional(),
-        /** Lifetime of an access token issued to an integration client (seconds). */
+        /** Lifetime of an OAuth access token, of an integration or an app (seconds). */
         accessTokenSeconds: z.coerce.number().int().min(30).max(3600).default(300),
+        /** How long an app's offline_access grant (its rotating refresh tokens) lasts after the user approved it (days). */
+        offlineAccessDays: z.coerce.number().int().min(1).max(90).default(7),
       })
       .strict()
       .default({}),
@@ -163,6 +165,7 @@ const ENV_KEYS: Record<string, string> = {
   SUSHRUTA_SESSION_MAX_HOURS: 'identity.sessionMaxHours',
   SUSHRUTA_TOKEN_KEY_FILE: 'identity.tokenKeyFile',
   SUSHRUTA_ACCESS_TOKEN_SECONDS: 'identity.accessTokenSeconds',
+  SUSHRUTA_OFFLINE_ACCESS_DAYS: 'identity.offlineAccessDays',
 };
 export const ENVIRONMENT_VARIABLES = Object.keys(ENV_KEYS);
 

@@ -36,9 +36,13 @@ export interface UserActor {
   /** The Practitioner this account is, and the PractitionerRoles it acts in, when linked. */
   readonly practitionerId: string | null;
   readonly practitionerRoleIds: readonly string[];
-  /** The session's public id (never the cookie's secret): audit records name it. */
+  /** The session's public id (never the cookie's secret): audit records name it. For an app's token, its grant id. */
   readonly sessionId: string;
-  /** SMART v2 scopes of an app's token; absent for a web session. */
+  /**
+   * The SMART v2 scopes of an app's access token (OAuth 2.0 authorization code grant) acting for
+   * this member of staff; absent for a web session. The policy allows only what both the roles and
+   * these scopes allow.
+   */
   readonly scopes?: readonly string[];
 }
 

@@ -15,7 +15,7 @@ import type { KeyAdmin } from '../security/crypto/key-admin.js';
 import type { KeyPurpose } from '../security/crypto/keyring.js';
 import type { ClientService } from '../security/identity/clients.js';
 import type { IdentityService } from '../security/identity/service.js';
-import type { GrantService } from '../security/policy/grants.js';
+import type { AccessGrantService } from '../security/policy/grants.js';
 import { accountView } from './auth.js';
 
 interface AdminStages {
@@ -229,7 +229,10 @@ export interface ClientAdminOptions {
   readonly context: (req: FastifyRequest) => RequestContext;
 }
 
-/** Integration clients at /admin/clients (authorized and audited by the client service, like accounts). */
+/**
+ * OAuth clients at /admin/clients (authorized and audited by the client service, like accounts):
+ * POST {name, scopes, redirectUris?, public?} creates an integration (no redirect URIs) or an app.
+ */
 export function registerClientAdminRoutes(app: FastifyInstance, o: ClientAdminOptions): void {
   const send = (reply: FastifyReply, status: number, v: unknown) =>
     reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(v));
@@ -239,7 +242,17 @@ export function registerClientAdminRoutes(app: FastifyInstance, o: ClientAdminOp
     const scopes = b?.scopes;
     if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string'))
       throw new FhirError(400, [issue('invalid', "'scopes' must be a list of SMART scopes", 'scopes')]);
-    const out = await o.clients.create(o.context(req), { name: field(b, 'name'), scopes: scopes as string[] });
+    const redirectUris = b?.redirectUris ?? [];
+    if (!Array.isArray(redirectUris) || redirectUris.some((s) => typeof s !== 'string'))
+      throw new FhirError(400, [issue('invalid', "'redirectUris' must be a list of URIs", 'redirectUris')]);
+    if (b?.public !== undefined && typeof b.public !== 'boolean')
+      throw new FhirError(400, [issue('invalid', "'public' must be true or false", 'public')]);
+    const out = await o.clients.create(o.context(req), {
+      name: field(b, 'name'),
+      scopes: scopes as string[],
+      redirectUris: redirectUris as string[],
+      public: b?.public === true,
+    });
     return send(reply, 201, { clientId: out.client.clientId, clientSecret: out.clientSecret, client: out.client });
   });
   app.post<{ Params: { id: string; action: string } }>('/admin/clients/:id/:action', async (req, reply) => {
@@ -251,7 +264,7 @@ export function registerClientAdminRoutes(app: FastifyInstance, o: ClientAdminOp
 }
 
 export interface AccessAdminOptions {
-  readonly grants: GrantService;
+  readonly access: AccessGrantService;
   readonly identity: IdentityService;
   readonly context: (req: FastifyRequest) => RequestContext;
 }
@@ -280,11 +293,11 @@ export function registerAccessAdminRoutes(app: FastifyInstance, o: AccessAdminOp
   };
   app.get<{ Querystring: Record<string, string> }>('/admin/access/grants', async (req, reply) => {
     const active = req.query.active === 'true';
-    return send(reply, 200, await o.grants.list(o.context(req), { kind: 'grant', activeOnly: active }));
+    return send(reply, 200, await o.access.list(o.context(req), { kind: 'grant', activeOnly: active }));
   });
   app.get<{ Querystring: Record<string, string> }>('/admin/access/break-glass', async (req, reply) => {
     const since = instant(req.query.since, 'since');
-    return send(reply, 200, await o.grants.list(o.context(req), { kind: 'break-glass', ...(since ? { since } : {}) }));
+    return send(reply, 200, await o.access.list(o.context(req), { kind: 'break-glass', ...(since ? { since } : {}) }));
   });
   app.post('/admin/access/grants', async (req, reply) => {
     const b = req.body as Record<string, unknown> | undefined;
@@ -297,11 +310,11 @@ export function registerAccessAdminRoutes(app: FastifyInstance, o: AccessAdminOp
     if ((until === undefined) === (hours === undefined) || (hours !== undefined && typeof hours !== 'number'))
       throw new FhirError(400, [issue('required', "give the grant one end: 'hours' (a positive number) or 'until' (an instant)", 'hours')]);
     const ends = until ? { at: until } : { hours: hours as number };
-    const grant = await o.grants.grant(ctx, { userId: account.id, patientId: field(b, 'patient'), reason: field(b, 'reason'), ends });
+    const grant = await o.access.grant(ctx, { userId: account.id, patientId: field(b, 'patient'), reason: field(b, 'reason'), ends });
     return send(reply, 201, grant);
   });
   app.post<{ Params: { id: string; action: string } }>('/admin/access/grants/:id/:action', async (req, reply) => {
     if (req.params.action !== 'revoke') throw new FhirError(404, [issue('not-found', `no such action '${req.params.action}': revoke`)]);
-    return send(reply, 200, await o.grants.revoke(o.context(req), req.params.id));
+    return send(reply, 200, await o.access.revoke(o.context(req), req.params.id));
   });
 }

@@ -18,8 +18,9 @@ import type { KeyAdmin } from '../security/crypto/key-admin.js';
 import type { AuditProof, ProofRequest } from '../security/audit/prove.js';
 import type { VerifyReport } from '../security/audit/verify.js';
 import type { ClientService } from '../security/identity/clients.js';
+import type { GrantService } from '../security/identity/grants.js';
 import type { IdentityService } from '../security/identity/service.js';
-import type { GrantService } from '../security/policy/grants.js';
+import type { AccessGrantService } from '../security/policy/grants.js';
 import {
   registerAccessAdminRoutes,
   registerAdminRoutes,
@@ -29,6 +30,7 @@ import {
 } from './admin.js';
 import { registerAuthRoutes } from './auth.js';
 import { registerOAuthRoutes } from './oauth.js';
+import { registerAuthorizeRoutes } from './oauth-authorize.js';
 import { authenticate } from './authenticate.js';
 import { provenance, requestId } from './edge.js';
 import { internalError, toFhirError } from './errors.js';
@@ -61,9 +63,11 @@ export interface AppOptions {
   /** Staff sign-in (/auth), account administration (/admin/users) and session authentication. */
   readonly identity?: IdentityService;
   /** Grants and the break-glass report at /admin/access (needs `identity` to name accounts). */
-  readonly grants?: GrantService;
+  readonly access?: AccessGrantService;
   /** OAuth 2.0 integration clients: the token endpoint, SMART discovery, bearer tokens, /admin/clients. */
   readonly clients?: ClientService;
+  /** Apps acting for staff (authorization code with PKCE, refresh tokens, revocation); needs `identity` and `clients`. */
+  readonly grants?: GrantService;
   /** Serve HTTPS with this certificate and key (PEM). */
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
   /**
@@ -125,7 +129,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   // Stage 2: authenticate.
   app.addHook('preHandler', async (req) => {
-    req.sushruta.actor = await authenticate(req, opts.identity, opts.clients, opts.operatorPath ?? true);
+    req.sushruta.actor = await authenticate(req, opts.identity, opts.clients, opts.operatorPath ?? true, opts.grants);
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -167,16 +171,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       },
     });
     registerUserAdminRoutes(app, { identity: opts.identity, context: (req) => context(req, config, opts.tenantId) });
-    if (opts.grants) {
+    if (opts.access) {
       registerAccessAdminRoutes(app, {
-        grants: opts.grants,
+        access: opts.access,
         identity: opts.identity,
         context: (req) => context(req, config, opts.tenantId),
       });
     }
   }
   if (opts.clients) {
-    registerOAuthRoutes(app, { clients: opts.clients, context: (req) => context(req, config, opts.tenantId), origin: publicOrigin });
+    const grants = opts.identity ? opts.grants : undefined;
+    registerOAuthRoutes(app, {
+      clients: opts.clients,
+      ...(grants ? { grants } : {}),
+      context: (req) => context(req, config, opts.tenantId),
+      origin: publicOrigin,
+    });
+    if (grants && opts.identity) {
+      registerAuthorizeRoutes(app, { identity: opts.identity, grants, context: (req) => context(req, config, opts.tenantId) });
+    }
     registerClientAdminRoutes(app, { clients: opts.clients, context: (req) => context(req, config, opts.tenantId) });
   }
   if (opts.auditAdmin) registerAuditAdminRoutes(app, { ...opts.auditAdmin, context: (req) => context(req, config, opts.tenantId) });

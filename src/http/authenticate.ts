@@ -10,19 +10,23 @@
  *    machine (the CLI talks to the server this way). Any Forwarded / X-Forwarded-For / X-Real-IP
  *    header means a proxy relayed the request from elsewhere, and it is not the operator, even
  *    when the proxy runs on the same machine.
- * 1b. `Authorization: Bearer <access token>` (an integration, OAuth 2.0 client credentials): the
- *    client becomes the actor (`kind: 'client'`) if the token's signature, expiry, issuer and
- *    audience hold and the client is still active; otherwise 401.
+ * 1b. `Authorization: Bearer <access token>` (OAuth 2.0): an integration's token (client
+ *    credentials) makes the client the actor (`kind: 'client'`); an app's token (authorization
+ *    code) makes the member of staff it acts for the actor (`kind: 'user'` with the token's
+ *    `scopes`, `sessionId` the grant's id). Either only if the token's signature, expiry, issuer
+ *    and audience hold, it was not revoked, and its client (and grant and account) are still
+ *    live; otherwise 401. An app's token opens the FHIR API only (/fhir), not /admin.
  *    A TLS server's public listener has no operator path at all: the operator (and the CLI) use a
  *    second, plain-HTTP listener bound to 127.0.0.1 only.
  * 3. Otherwise nobody: only `GET /fhir/metadata` is open; everything else gets 401.
  *
- * The /auth routes, / and /healthz handle their own (lack of) session.
+ * The /auth and /oauth2 routes, SMART discovery, / and /healthz handle their own (lack of) session.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../fhir/context.js';
 import { FhirError, issue } from '../fhir/outcome.js';
 import type { ClientService } from '../security/identity/clients.js';
+import type { GrantService } from '../security/identity/grants.js';
 import type { IdentityService } from '../security/identity/service.js';
 import { safeEqual } from '../security/identity/tokens.js';
 
@@ -94,6 +98,8 @@ const SELF_HANDLED = (path: string) =>
   path === '/healthz' ||
   path.startsWith('/auth/') ||
   path === '/oauth2/token' ||
+  path === '/oauth2/revoke' ||
+  path === '/oauth2/authorize' ||
   path === '/.well-known/smart-configuration' ||
   path === '/fhir/.well-known/smart-configuration';
 
@@ -102,13 +108,15 @@ export async function authenticate(
   identity: IdentityService | undefined,
   clients?: ClientService,
   operatorPath = true,
+  grants?: GrantService,
 ): Promise<Actor> {
   const path = req.url.split('?')[0] ?? '';
   if (SELF_HANDLED(path)) return { kind: 'anonymous' };
   const auth = req.headers.authorization;
-  if (clients && typeof auth === 'string' && /^bearer /i.test(auth)) {
+  const bearer = grants ?? clients;
+  if (bearer && typeof auth === 'string' && /^bearer /i.test(auth)) {
     // RFC 6750: a bearer token; no cookie or CSRF token is involved.
-    const actor = await clients.bearer(auth.slice(7).trim());
+    const actor = await bearer.bearer(auth.slice(7).trim());
     if (!actor) {
       throw new FhirError(
         401,
@@ -118,6 +126,12 @@ export async function authenticate(
           'WWW-Authenticate': 'Bearer error="invalid_token"',
         },
       );
+    }
+    if (actor.kind === 'user' && path !== '/fhir' && !path.startsWith('/fhir/')) {
+      // SMART scopes speak of FHIR resources; administration is for a signed-in person only.
+      throw new FhirError(403, [
+        issue('forbidden', "an app's access token opens only the FHIR API (/fhir); administration needs a signed-in session"),
+      ]);
     }
     return actor;
   }
@@ -132,7 +146,10 @@ export async function authenticate(
   }
   if (req.headers.authorization !== undefined) {
     throw new FhirError(401, [
-      issue('login', 'Authorization headers are not accepted yet: staff sign in at /auth/login (OAuth 2.0 clients arrive later)'),
+      issue(
+        'login',
+        'only Bearer access tokens (OAuth 2.0, /oauth2/token) are accepted in the Authorization header; staff sign in at /auth/login',
+      ),
     ]);
   }
   if (operatorPath && isLocalOperator(req)) return LOCAL_OPERATOR;

@@ -27,12 +27,13 @@ import { blindIndexTransform } from '../security/crypto/blind-transform.js';
 import { KeyAdmin } from '../security/crypto/key-admin.js';
 import { cryptoMigrations } from '../security/crypto/keyring.js';
 import { ClientService, TokenKey } from '../security/identity/clients.js';
+import { GrantService } from '../security/identity/grants.js';
 import { identityMigrations } from '../security/identity/schema.js';
 import { codecSecretSealer } from '../security/identity/sealer.js';
 import { IdentityService, type IdentityOptions } from '../security/identity/service.js';
 import { blindIndex } from '../security/crypto/blind-index.js';
 import { CarePolicy } from '../security/policy/care-policy.js';
-import { GrantService } from '../security/policy/grants.js';
+import { AccessGrantService } from '../security/policy/grants.js';
 import { buildPolicyProjection, PolicyProjection } from '../security/policy/projection.js';
 import { policyMigrations } from '../security/policy/schema.js';
 import { plainCodec } from '../store/codec.js';
@@ -60,10 +61,12 @@ export interface Sushruta {
   readonly auditAdmin?: AuditAdmin;
   /** Staff accounts, sign-in, MFA and sessions. */
   readonly identity: IdentityService;
-  /** OAuth 2.0 integration clients and their access tokens. */
+  /** OAuth 2.0 clients (integrations and apps) and their access tokens. */
   readonly clients: ClientService;
-  /** Break-glass and the security officer's grants (security/policy). */
+  /** Apps acting for staff: authorization codes with PKCE, rotating refresh tokens, revocation. */
   readonly grants: GrantService;
+  /** Break-glass and the security officer's grants to restricted records (security/policy). */
+  readonly access: AccessGrantService;
   close(): Promise<void>;
 }
 
@@ -201,7 +204,7 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
     const policy: AccessPolicy = opts.policy ?? (care as CarePolicy);
     const grantCodec = crypto?.codec ?? plainCodec;
     const grantContext = (id: string) => ({ tenantId, resourceType: 'AccessGrant', id, versionId: 'reason' });
-    const grants = new GrantService({
+    const access = new AccessGrantService({
       db,
       tenantId,
       sealer: {
@@ -221,7 +224,7 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
       policy,
       audit,
       observers: [new PolicyProjection(tenantId, (patients) => care?.forgetPatients(patients))],
-      breakGlass: { open: (ctx, patientId, reason) => grants.breakGlass(ctx, patientId, reason) },
+      breakGlass: { open: (ctx, patientId, reason) => access.breakGlass(ctx, patientId, reason) },
       ...(auditReader ? { auditReader } : {}),
       limits: config.limits,
       statistics,
@@ -264,10 +267,18 @@ export async function openSushruta(config: Config, opts: OpenOptions = {}): Prom
       administer: (ctx, action, type, target, op) => identity.administer(ctx, action, type, target, op),
       ...(opts.identity?.now ? { now: opts.identity.now } : {}),
     });
+    const grants = new GrantService({
+      db,
+      tenantId,
+      clients,
+      offlineMs: config.identity.offlineAccessDays * 86_400_000,
+      ...(opts.identity?.now ? { now: opts.identity.now } : {}),
+    });
     return {
       identity,
       clients,
       grants,
+      access,
       config,
       db,
       service,

@@ -45,6 +45,7 @@ export async function startServer(config: Config, opts: { logger?: boolean; open
         identity: s.identity,
         clients: s.clients,
         grants: s.grants,
+        access: s.access,
         logger: opts.logger ?? false,
         ...(s.keys ? { admin: { keys: s.keys, policy: s.policy, audit: s.audit } } : {}),
         ...(s.auditAdmin ? { auditAdmin: auditAdminRoutes(s.auditAdmin, s) } : {}),

@@ -88,7 +88,7 @@ describe('sushruta users', () => {
     expect((await runCli(['users', 'reset-mfa', 'nobody', ...dir])).stderr).toMatch(/no account 'nobody'/);
   }, 300_000);
 
-  it('creates an integration client and prints its id and secret once as JSON', async () => {
+  it('creates an integration client (id and secret printed once as JSON) and an app with exact redirect URIs', async () => {
     const r = await runCli([
       'clients',
       'create',
@@ -107,7 +107,38 @@ describe('sushruta users', () => {
     const bad = await runCli(['clients', 'create', '--name', 'x', '--scopes', 'all', ...dir]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/not a SMART scope/);
-  }, 120_000);
+    // An app: exact redirect URIs, user/ scopes; a public one gets no secret.
+    const app = await runCli([
+      'clients',
+      'create',
+      '--name',
+      'ward rounds',
+      '--scopes',
+      'user/Patient.rs offline_access',
+      '--redirect-uri',
+      'https://rounds.hospital.example/callback',
+      '--redirect-uri',
+      'in.hospital.rounds:/oauth',
+      '--public',
+      '--json',
+      ...dir,
+    ]);
+    expect(app.code, app.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(app.stdout))).toEqual(['clientId']);
+    const insecure = await runCli([
+      'clients',
+      'create',
+      '--name',
+      'x',
+      '--scopes',
+      'user/Patient.rs',
+      '--redirect-uri',
+      'http://rounds.example/cb',
+      ...dir,
+    ]);
+    expect(insecure.code).not.toBe(0);
+    expect(insecure.stderr).toMatch(/plain http is allowed only on loopback/);
+  }, 180_000);
 
   it('goes through a running server; a first start prints the setup token, which creates the first administrator once', async () => {
     const fresh = ['--data-dir', join(root, 'fresh')];

@@ -83,7 +83,7 @@ describe.each(atRestKinds())('staff identity at rest on $name', ({ name }) => {
       );
     }
     const client = await server.sushruta.clients.create(ctx(), { name: 'pharmacy robot', scopes: ['system/MedicationDispense.cruds'] });
-    needles.push(...encodingsOf(client.clientSecret));
+    needles.push(...encodingsOf(client.clientSecret as string));
     await server.stop();
 
     const matcher = new Matcher(needles);

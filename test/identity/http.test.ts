@@ -11,8 +11,8 @@ import { recordOf } from '../../src/security/audit/record.js';
 import { plainSealer } from '../../src/security/audit/record.js';
 import { base32Decode, totp } from '../../src/security/identity/totp.js';
 import { testDbKinds } from '../support/db.js';
-import { type IdentityHarness, openIdentity, TENANT } from './helpers.js';
 import { Browser } from '../support/browser.js';
+import { type IdentityHarness, openIdentity, TENANT } from './helpers.js';
 
 describe.each(testDbKinds())('staff sign-in over HTTP on $name', (kind) => {
   let h: IdentityHarness;

@@ -164,7 +164,7 @@ describe.each(testDbKinds())('policy matrix over HTTP on $name', (kind) => {
     // Sessions outlive the test's clock jumps (a break-glass hour); idle expiry is tested in test/identity.
     h = await openIdentity(kind, { idleMs: 24 * 3_600_000, maxMs: 24 * 3_600_000 });
     const config = loadConfig({ env: {}, flags: { port: 0, tenant: TENANT } });
-    const app = await buildApp({ config, service: h.s.service, tenantId: h.s.tenantId, identity: h.s.identity, grants: h.s.grants });
+    const app = await buildApp({ config, service: h.s.service, tenantId: h.s.tenantId, identity: h.s.identity, access: h.s.access });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     close = async () => {
       await app.close();

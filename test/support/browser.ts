@@ -1,7 +1,10 @@
-/** A browser as the tests need one: a cookie jar, the CSRF token of the session, JSON in and out. */
+/**
+ * A browser as the sign-in tests need one: a cookie jar, the CSRF token of the last sign-in
+ * step, JSON or form bodies, and redirects left for the test to inspect (not followed).
+ */
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
-type Json = any;
+export type Json = any;
 
 export class Browser {
   readonly jar = new Map<string, string>();
@@ -11,6 +14,7 @@ export class Browser {
     private readonly base: string,
     private readonly extra: Record<string, string> = {},
   ) {}
+  /** A request; a URLSearchParams body is sent as a form, anything else as JSON. */
   async call(
     method: string,
     path: string,
@@ -18,16 +22,18 @@ export class Browser {
     headers: Record<string, string> = {},
   ): Promise<{ status: number; body: Json; res: Response }> {
     const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const form = body instanceof URLSearchParams;
     const res = await fetch(`${this.base}${path}`, {
       method,
+      redirect: 'manual',
       headers: {
         ...(cookie ? { cookie } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(body !== undefined ? { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json' } : {}),
         ...(this.csrf ? { 'x-csrf-token': this.csrf } : {}),
         ...this.extra,
         ...headers,
       },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(body !== undefined ? { body: form ? body.toString() : JSON.stringify(body) } : {}),
     });
     this.lastSetCookies = res.headers.getSetCookie();
     for (const c of this.lastSetCookies) {

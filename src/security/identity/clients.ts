@@ -1,42 +1,46 @@
 /**
- * OAuth 2.0 client credentials (RFC 6749 section 4.4) for integrations: a laboratory analyser
- * bridge, the state's ABDM gateway, a billing system. An administrator on the server creates a
- * client (`sushruta clients create --name NAME --scopes ...`), which gets an id and a 256-bit
- * secret shown once (stored as SHA-256: it is random, so a slow hash adds nothing). The client
- * trades them at the token endpoint for a short-lived access token: a JWT signed with Ed25519
- * (jose) under a key kept in a file outside the database (`identity.tokenKeyFile`), carrying the
- * client id and its SMART on FHIR v2 scopes. Every request with the token checks the signature,
- * expiry, issuer and audience, and that the client is still active, so disabling a client ends
- * its tokens at once.
+ * OAuth 2.0 clients. Two kinds:
+ *
+ * - integrations (client credentials, RFC 6749 section 4.4): a laboratory analyser bridge, the
+ *   state's ABDM gateway, a billing system. `sushruta clients create --name NAME --scopes ...`
+ *   gives an id and a 256-bit secret shown once (stored as SHA-256: it is random, so a slow hash
+ *   adds nothing), traded at the token endpoint for a short-lived access token (access-token.ts)
+ *   carrying the client id and its SMART `system/` scopes;
+ * - apps (authorization code with PKCE, grants.ts), registered with exact redirect URIs
+ *   (`--redirect-uri`), that act for a signed-in member of staff with `user/` scopes: confidential
+ *   (a server-side app that keeps a secret) or public (`--public`: a browser or native app that
+ *   cannot; no secret, PKCE alone binds the code to it).
+ *
+ * Every request with an integration's token checks the signature, expiry, issuer and audience,
+ * that the token was not revoked (RFC 7009), and that the client is still active, so disabling a
+ * client ends its tokens at once.
  */
-import { createPrivateKey, createPublicKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
-import { jwtVerify, SignJWT } from 'jose';
+import { randomUUID } from 'node:crypto';
 import type { ClientActor, RequestContext } from '../../fhir/context.js';
 import type { AuditSink } from '../../fhir/guard.js';
 import type { Db } from '../../store/db.js';
-import { createSecretFile, readSecretFile } from '../crypto/secret-file.js';
+import { AccessTokens, type TokenKey, type Verified } from './access-token.js';
+import { OAuthError } from './oauth-error.js';
+import { appScopeProblems, scopeProblems } from './scopes.js';
 import { IdentityError } from './service.js';
 import { addressKey, type Throttle } from './throttle.js';
 import { newToken, safeEqual, tokenHash } from './tokens.js';
 
-/** SMART on FHIR scopes: v2 (`system/Patient.rs`) and v1 (`system/Patient.read`), with `*` for every type. */
-const SCOPE = /^(system|user|patient)\/(\*|[A-Z][A-Za-z]{1,63})\.(\*|read|write|c?r?u?d?s?)$/;
+export { TokenKey } from './access-token.js';
+export { OAuthError } from './oauth-error.js';
+export { scopeProblems } from './scopes.js';
 
-export function scopeProblems(scopes: readonly string[]): string[] {
-  const out: string[] = [];
-  if (scopes.length === 0) out.push('at least one scope is needed, e.g. system/Patient.rs');
-  for (const s of scopes) {
-    const m = SCOPE.exec(s);
-    if (!m || m[3] === '') out.push(`'${s}' is not a SMART scope (context/Type.permissions, e.g. system/Observation.cruds or system/*.rs)`);
-  }
-  return out;
-}
+export type ClientType = 'confidential' | 'public';
 
 export interface OAuthClient {
   readonly clientId: string;
   readonly name: string;
   readonly scopes: readonly string[];
   readonly status: 'active' | 'disabled';
+  /** `public`: no secret (an app that cannot keep one). */
+  readonly type: ClientType;
+  /** An app's exact redirect URIs; empty for an integration (client credentials). */
+  readonly redirectUris: readonly string[];
   readonly createdAt: string;
   readonly createdBy: string;
   readonly lastTokenAt: string | null;
@@ -47,46 +51,51 @@ interface ClientRow {
   name: string;
   scopes: string[];
   status: 'active' | 'disabled';
-  secret_hash: Uint8Array;
+  client_type: ClientType;
+  redirect_uris: string[];
+  secret_hash: Uint8Array | null;
   created_at: Date;
   created_by: string;
   last_token_at: Date | null;
 }
 
-const TOKEN_KEY_PREFIX = 'sushruta-token-signing-key-v1:';
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+/** RFC 8252 section 7.1: a private-use scheme for a native app is a reversed domain name. */
+const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/;
 
-/** The Ed25519 key that signs access tokens, from its file (created on first start). */
-export class TokenKey {
-  private constructor(
-    readonly privateKey: KeyObject,
-    readonly publicKey: KeyObject,
-    readonly kid: string,
-  ) {}
-
-  static open(path: string, opts: { create: boolean; onCreate?: (path: string) => void }): TokenKey {
-    let seed: Buffer;
-    try {
-      seed = readSecretFile(path, TOKEN_KEY_PREFIX, 32, 'it is created on first start; every app server needs the same file');
-    } catch (err) {
-      if (!opts.create || (err as { problem?: string }).problem?.startsWith('does not exist') !== true) throw err;
-      seed = randomBytes(32);
-      createSecretFile(path, TOKEN_KEY_PREFIX, seed, 'an access-token signing key');
-      opts.onCreate?.(path);
-    }
-    try {
-      return TokenKey.fromSeed(seed);
-    } finally {
-      seed.fill(0);
-    }
+/**
+ * Why a redirect URI cannot be registered, or null: an absolute URI without fragment or wildcard
+ * (RFC 6749 section 3.1.2), https, or http only on loopback, or a native app's private-use scheme
+ * (RFC 8252 sections 7.1 and 7.3). It is later compared character for character.
+ */
+export function redirectUriProblem(uri: string): string | null {
+  if (uri.length === 0 || uri.length > 2000) return `redirect URI '${uri.slice(0, 80)}': 1 to 2000 characters`;
+  if (/[\s*]/.test(uri)) return `redirect URI '${uri}': no spaces or wildcards; register each URI exactly`;
+  let u: URL;
+  try {
+    u = new URL(uri);
+  } catch {
+    return `redirect URI '${uri}' is not an absolute URI`;
   }
-
-  static fromSeed(seed: Buffer): TokenKey {
-    const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
-    const publicKey = createPublicKey(privateKey);
-    const raw = publicKey.export({ format: 'jwk' }) as { x: string };
-    return new TokenKey(privateKey, publicKey, raw.x.slice(0, 16));
+  if (uri.includes('#')) return `redirect URI '${uri}' must not contain a fragment (RFC 6749 section 3.1.2)`;
+  if (u.username || u.password) return `redirect URI '${uri}' must not contain user credentials`;
+  if (u.protocol === 'https:') return null;
+  if (u.protocol === 'http:') {
+    return LOOPBACK_HOSTS.has(u.hostname)
+      ? null
+      : `redirect URI '${uri}': plain http is allowed only on loopback (127.0.0.1, [::1], localhost: RFC 8252); use https`;
   }
+  if (PRIVATE_USE_SCHEME.test(u.protocol)) return null;
+  return `redirect URI '${uri}': the scheme must be https, http on loopback, or a native app's reversed-domain scheme such as com.example.app:/callback (RFC 8252)`;
+}
+
+/** The client a token request or a revocation authenticated as. */
+export interface AuthenticatedClient {
+  readonly clientId: string;
+  readonly name: string;
+  readonly type: ClientType;
+  readonly scopes: readonly string[];
+  readonly redirectUris: readonly string[];
 }
 
 export interface ClientServiceOptions {
@@ -113,19 +122,36 @@ export interface TokenResponse {
   readonly token_type: 'Bearer';
   readonly expires_in: number;
   readonly scope: string;
+  /** An app's rotating refresh token (grants.ts), when offline_access or online_access was granted. */
+  readonly refresh_token?: string;
 }
+
+export interface NewClient {
+  readonly name: string;
+  readonly scopes: readonly string[];
+  /** An app's exact redirect URIs; none for an integration (client credentials). */
+  readonly redirectUris?: readonly string[];
+  /** An app without a secret (browser or native); needs redirect URIs. */
+  readonly public?: boolean;
+}
+
+/** Audit rule names of client authentication failures. */
+type AuthFailure = 'unknown-client' | 'bad-secret' | 'client-disabled' | 'secret-missing' | 'public-client-secret';
 
 export class ClientService {
   readonly #o: ClientServiceOptions;
   readonly #now: () => Date;
+  /** Signs and checks access tokens (shared with the app grants of grants.ts). */
+  readonly tokens: AccessTokens;
   readonly issuer: string;
   readonly audience: string;
 
   constructor(o: ClientServiceOptions) {
     this.#o = o;
     this.#now = o.now ?? (() => new Date());
-    this.issuer = `urn:sushruta:${o.tenantId}`;
-    this.audience = `urn:sushruta:${o.tenantId}:fhir`;
+    this.tokens = new AccessTokens(o.key, o.tenantId, o.tokenSeconds, this.#now);
+    this.issuer = this.tokens.issuer;
+    this.audience = this.tokens.audience;
   }
 
   #view(r: ClientRow): OAuthClient {
@@ -134,6 +160,8 @@ export class ClientService {
       name: r.name,
       scopes: r.scopes,
       status: r.status,
+      type: r.client_type,
+      redirectUris: r.redirect_uris,
       createdAt: r.created_at.toISOString(),
       createdBy: r.created_by,
       lastTokenAt: r.last_token_at?.toISOString() ?? null,
@@ -143,28 +171,56 @@ export class ClientService {
   async #row(clientId: string): Promise<ClientRow | undefined> {
     const r = await this.#o.db.query<ClientRow>('SELECT * FROM oauth_client WHERE tenant_id = $1 AND client_id = $2', [
       this.#o.tenantId,
-      clientId,
+      clientId.slice(0, 200),
     ]);
     return r.rows[0];
   }
 
-  /** Creates a client; its secret is returned once and only its hash is stored. */
-  async create(
-    ctx: RequestContext,
-    input: { name: string; scopes: readonly string[] },
-  ): Promise<{ client: OAuthClient; clientSecret: string }> {
-    const clientSecret = newToken();
+  /** An active app (a client with redirect URIs), for the authorization endpoint; undefined otherwise. */
+  async activeApp(clientId: string): Promise<OAuthClient | undefined> {
+    const row = await this.#row(clientId);
+    return row && row.status === 'active' && row.redirect_uris.length > 0 ? this.#view(row) : undefined;
+  }
+
+  /**
+   * Creates a client. An integration or a confidential app gets a secret, returned once (only its
+   * hash is stored); a public app gets none.
+   */
+  async create(ctx: RequestContext, input: NewClient): Promise<{ client: OAuthClient; clientSecret: string | null }> {
+    const redirectUris = [...new Set(input.redirectUris ?? [])];
+    const isPublic = input.public === true;
+    const clientSecret = isPublic ? null : newToken();
     const client = await this.#o.administer(ctx, 'create-client', 'Client', undefined, async () => {
       const name = String(input.name ?? '').trim();
       if (name.length === 0 || name.length > 200) throw new IdentityError(400, 'name: 1 to 200 characters', 'invalid');
       const scopes = [...new Set(input.scopes ?? [])];
-      const problems = scopeProblems(scopes);
+      if (isPublic && redirectUris.length === 0) {
+        throw new IdentityError(
+          400,
+          'a public client is an app: give its redirect URIs (an integration without a user needs a secret for client credentials)',
+          'invalid',
+        );
+      }
+      if (redirectUris.length > 10) throw new IdentityError(400, 'redirect URIs: at most 10', 'invalid');
+      const uriProblems = redirectUris.map(redirectUriProblem).filter((p): p is string => p !== null);
+      if (uriProblems.length > 0) throw new IdentityError(400, uriProblems.join('; '), 'invalid');
+      const problems = redirectUris.length > 0 ? appScopeProblems(scopes) : scopeProblems(scopes);
       if (problems.length > 0) throw new IdentityError(400, `scopes: ${problems.join('; ')}`, 'invalid');
       const clientId = `c-${randomUUID()}`;
       await this.#o.db.query(
-        `INSERT INTO oauth_client (tenant_id, client_id, name, scopes, status, secret_hash, created_at, created_by)
-         VALUES ($1, $2, $3, $4, 'active', $5, $6, $7)`,
-        [this.#o.tenantId, clientId, name, scopes, tokenHash(clientSecret), this.#now(), actorLabel(ctx)],
+        `INSERT INTO oauth_client (tenant_id, client_id, name, scopes, status, secret_hash, created_at, created_by, client_type, redirect_uris)
+         VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9)`,
+        [
+          this.#o.tenantId,
+          clientId,
+          name,
+          scopes,
+          clientSecret === null ? null : tokenHash(clientSecret),
+          this.#now(),
+          actorLabel(ctx),
+          isPublic ? 'public' : 'confidential',
+          redirectUris,
+        ],
       );
       return this.#view((await this.#row(clientId)) as ClientRow);
     });
@@ -192,28 +248,32 @@ export class ClientService {
     });
   }
 
+  /** Records an `auth-token` event of the token or revocation endpoint. */
+  audit(ctx: RequestContext, clientId: string, status: number, rule: string, query?: string): Promise<void> {
+    return this.#o.audit.append({
+      ctx,
+      interaction: 'auth-token',
+      resourceType: 'Client',
+      ...(clientId ? { id: clientId.slice(0, 100) } : {}),
+      ...(query ? { query } : {}),
+      outcome: { status, rule },
+    });
+  }
+
   /**
-   * The token endpoint's work (client credentials grant). Failures are RFC 6749 errors; a wrong
-   * id or secret is `invalid_client` whichever it was, and counts against the address and the
-   * client id like a failed staff sign-in.
+   * Client authentication at the token and revocation endpoints (RFC 6749 section 2.3): a
+   * confidential client (integration or app) proves its secret; a public app names itself and
+   * must not send a secret. A wrong id or secret is `invalid_client` whichever it was, and counts
+   * against the address and the client id like a failed staff sign-in (429 once blocked).
    */
-  async token(ctx: RequestContext, input: { clientId: string; clientSecret: string; scope?: string }): Promise<TokenResponse> {
+  async authenticate(ctx: RequestContext, input: { clientId: string; clientSecret?: string }): Promise<AuthenticatedClient> {
     const keys = [
       { kind: 'address' as const, key: addressKey(ctx.provenance.clientAddress) },
       { kind: 'account' as const, key: `client:${input.clientId.slice(0, 100)}` },
     ];
-    const audit = (status: number, rule: string, scope?: string, actorCtx: RequestContext = ctx) =>
-      this.#o.audit.append({
-        ctx: actorCtx,
-        interaction: 'auth-token',
-        resourceType: 'Client',
-        id: input.clientId.slice(0, 100),
-        ...(scope ? { query: `scope=${scope}` } : {}),
-        outcome: { status, rule },
-      });
     const block = await this.#o.throttle.blocked(keys);
     if (block) {
-      await audit(429, `throttle-${block.kind}`);
+      await this.audit(ctx, input.clientId, 429, `throttle-${block.kind}`);
       throw new OAuthError(
         429,
         'invalid_client',
@@ -222,73 +282,109 @@ export class ClientService {
       );
     }
     const row = await this.#row(input.clientId);
-    const ok = row !== undefined && safeEqual(Buffer.from(row.secret_hash).toString('hex'), tokenHash(input.clientSecret).toString('hex'));
-    if (!row || !ok || row.status !== 'active') {
-      if (!row || !ok) await this.#o.throttle.fail(keys);
-      await audit(401, !row ? 'unknown-client' : !ok ? 'bad-secret' : 'client-disabled');
-      throw new OAuthError(401, 'invalid_client', 'client authentication failed');
+    let failure: AuthFailure | null = null;
+    if (!row) failure = 'unknown-client';
+    else if (row.client_type === 'public') {
+      if (input.clientSecret !== undefined) failure = 'public-client-secret';
+    } else if (input.clientSecret === undefined) failure = 'secret-missing';
+    else if (!row.secret_hash || !safeEqual(Buffer.from(row.secret_hash).toString('hex'), tokenHash(input.clientSecret).toString('hex'))) {
+      failure = 'bad-secret';
     }
-    const asked = input.scope ? input.scope.split(/\s+/).filter(Boolean) : row.scopes;
-    const notGranted = asked.filter((s) => !row.scopes.includes(s));
+    if (!failure && row?.status !== 'active') failure = 'client-disabled';
+    if (failure || !row) {
+      if (failure === 'unknown-client' || failure === 'bad-secret') await this.#o.throttle.fail(keys);
+      await this.audit(ctx, input.clientId, 401, failure ?? 'unknown-client');
+      const description =
+        failure === 'secret-missing'
+          ? 'this client is confidential: authenticate with its secret (HTTP Basic or client_secret in the body)'
+          : failure === 'public-client-secret'
+            ? 'this client is public and has no secret: send only client_id'
+            : 'client authentication failed';
+      throw new OAuthError(401, 'invalid_client', description);
+    }
+    if (row.secret_hash) await this.#o.throttle.clear([keys[1] as (typeof keys)[number]]);
+    return { clientId: row.client_id, name: row.name, type: row.client_type, scopes: row.scopes, redirectUris: row.redirect_uris };
+  }
+
+  /** Notes that a client was issued a token (`clients list` shows it). */
+  async touched(clientId: string): Promise<void> {
+    await this.#o.db.query('UPDATE oauth_client SET last_token_at = $3 WHERE tenant_id = $1 AND client_id = $2', [
+      this.#o.tenantId,
+      clientId,
+      this.#now(),
+    ]);
+  }
+
+  /**
+   * The token endpoint's client credentials grant, for integrations. Failures are RFC 6749 errors
+   * (client authentication as in `authenticate`); an app (a client with redirect URIs) is
+   * `unauthorized_client`: it acts for a user through the authorization code grant.
+   */
+  async token(ctx: RequestContext, input: { clientId: string; clientSecret?: string; scope?: string }): Promise<TokenResponse> {
+    const client = await this.authenticate(ctx, input);
+    if (client.redirectUris.length > 0) {
+      await this.audit(ctx, client.clientId, 400, 'unauthorized-client', 'grant_type=client_credentials');
+      throw new OAuthError(
+        400,
+        'unauthorized_client',
+        'this client is an app registered with redirect URIs: it uses the authorization code grant with PKCE, not client_credentials',
+      );
+    }
+    const asked = input.scope ? input.scope.split(/\s+/).filter(Boolean) : [...client.scopes];
+    const notGranted = asked.filter((s) => !client.scopes.includes(s));
     if (notGranted.length > 0) {
-      await audit(400, 'invalid-scope', asked.join(' '));
+      await this.audit(ctx, client.clientId, 400, 'invalid-scope', `scope=${asked.join(' ')}`);
       throw new OAuthError(400, 'invalid_scope', `not granted to this client: ${notGranted.join(' ')}`);
     }
     const jti = randomUUID();
     const scope = asked.join(' ');
-    const access_token = await new SignJWT({ scope, client_id: row.client_id })
-      .setProtectedHeader({ alg: 'EdDSA', kid: this.#o.key.kid, typ: 'at+jwt' })
-      .setIssuer(this.issuer)
-      .setAudience(this.audience)
-      .setSubject(row.client_id)
-      .setJti(jti)
-      .setIssuedAt(Math.floor(this.#now().getTime() / 1000))
-      .setExpirationTime(Math.floor(this.#now().getTime() / 1000) + this.#o.tokenSeconds)
-      .sign(this.#o.key.privateKey);
-    await this.#o.db.query('UPDATE oauth_client SET last_token_at = $3 WHERE tenant_id = $1 AND client_id = $2', [
-      this.#o.tenantId,
-      row.client_id,
-      this.#now(),
-    ]);
-    await this.#o.throttle.clear([keys[1] as (typeof keys)[number]]);
-    await audit(200, 'token-issued', scope, {
-      ...ctx,
-      actor: { kind: 'client', id: row.client_id, name: row.name, scopes: asked, tokenId: jti },
-    });
-    return { access_token, token_type: 'Bearer', expires_in: this.#o.tokenSeconds, scope };
+    const access_token = await this.tokens.sign({ sub: client.clientId, client_id: client.clientId, scope, jti });
+    await this.touched(client.clientId);
+    await this.audit(
+      { ...ctx, actor: { kind: 'client', id: client.clientId, name: client.name, scopes: asked, tokenId: jti } },
+      client.clientId,
+      200,
+      'token-issued',
+      `scope=${scope}`,
+    );
+    return { access_token, token_type: 'Bearer', expires_in: this.tokens.seconds, scope };
   }
 
-  /** The client a bearer token stands for, or null when it is forged, expired, or its client disabled. */
+  /** Whether an access token's id is on the revocation list (RFC 7009). */
+  async revokedJti(jti: string): Promise<boolean> {
+    const r = await this.#o.db.query('SELECT 1 FROM oauth_revoked_token WHERE tenant_id = $1 AND jti = $2', [this.#o.tenantId, jti]);
+    return r.rows.length > 0;
+  }
+
+  /** Puts one access token on the revocation list until it would have expired anyway. */
+  async revokeJti(jti: string, exp: number): Promise<void> {
+    const now = this.#now();
+    await this.#o.db.query('DELETE FROM oauth_revoked_token WHERE tenant_id = $1 AND expires_at < $2', [this.#o.tenantId, now]);
+    await this.#o.db.query(
+      'INSERT INTO oauth_revoked_token (tenant_id, jti, expires_at) VALUES ($1, $2, $3) ON CONFLICT (tenant_id, jti) DO NOTHING',
+      [this.#o.tenantId, jti, new Date(exp * 1000)],
+    );
+  }
+
+  /** The integration a verified client-credentials token stands for, or null when revoked or its client disabled. */
+  async clientActor(claims: Verified): Promise<ClientActor | null> {
+    const r = await this.#o.db.query<{ name: string; status: string; scopes: string[]; redirect_uris: string[]; revoked: boolean }>(
+      `SELECT c.name, c.status, c.scopes, c.redirect_uris,
+         EXISTS (SELECT 1 FROM oauth_revoked_token t WHERE t.tenant_id = c.tenant_id AND t.jti = $3) AS revoked
+       FROM oauth_client c WHERE c.tenant_id = $1 AND c.client_id = $2`,
+      [this.#o.tenantId, claims.sub, claims.jti],
+    );
+    const row = r.rows[0];
+    if (row?.status !== 'active' || row.revoked || row.redirect_uris.length > 0 || claims.client_id !== claims.sub) return null;
+    const scopes = claims.scope.split(' ').filter((s) => row.scopes.includes(s));
+    return { kind: 'client', id: claims.sub, name: row.name, scopes, tokenId: claims.jti };
+  }
+
+  /** The client a bearer token stands for, or null when it is forged, expired, revoked, or its client disabled. */
   async bearer(token: string): Promise<ClientActor | null> {
-    try {
-      const { payload } = await jwtVerify(token, this.#o.key.publicKey, {
-        issuer: this.issuer,
-        audience: this.audience,
-        algorithms: ['EdDSA'],
-        typ: 'at+jwt',
-        currentDate: this.#now(),
-      });
-      const clientId = typeof payload.sub === 'string' ? payload.sub : '';
-      const row = await this.#row(clientId);
-      if (row?.status !== 'active' || typeof payload.jti !== 'string') return null;
-      const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter((s) => row.scopes.includes(s)) : [];
-      return { kind: 'client', id: clientId, name: row.name, scopes, tokenId: payload.jti };
-    } catch {
-      return null;
-    }
-  }
-}
-
-/** An RFC 6749 section 5.2 error. */
-export class OAuthError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope',
-    readonly description: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(`${error}: ${description}`);
-    this.name = 'OAuthError';
+    const claims = await this.tokens.verify(token);
+    if (!claims || claims.grant_id !== undefined) return null;
+    return this.clientActor(claims);
   }
 }
 

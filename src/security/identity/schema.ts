@@ -19,7 +19,15 @@
  *   credential id and public key (neither is secret) and the signature counter. A session row
  *   holds the pending WebAuthn challenge.
  * - `oauth_client` (003): integration clients (OAuth 2.0 client credentials): the SHA-256 of the
- *   256-bit secret, the SMART scopes granted, the status.
+ *   256-bit secret, the SMART scopes granted, the status. 004 adds apps: `client_type`
+ *   (confidential, or public without a secret) and their exact `redirect_uris`.
+ * - `oauth_grant` (004): an app's authorization by a member of staff (grants.ts): the scopes
+ *   granted, the SHA-256 of its one-time authorization code with the redirect URI and PKCE
+ *   challenge it is bound to, the approving session, how long refresh tokens may live, revocation.
+ * - `oauth_refresh` (004): every refresh token of a grant (its family), only as SHA-256, with its
+ *   generation and when it was spent; a spent one presented again revokes the grant.
+ * - `oauth_revoked_token` (004): ids (jti) of access tokens revoked through RFC 7009 before they
+ *   expire; rows go once the token would have expired anyway.
  */
 import { STAFF_ROLES } from '../../fhir/context.js';
 import type { Migration } from '../../store/migrate.js';
@@ -139,6 +147,56 @@ CREATE TABLE oauth_client (
   created_by    text        NOT NULL,
   last_token_at timestamptz,
   PRIMARY KEY (tenant_id, client_id)
+);
+`,
+  },
+  {
+    id: 'identity/004-app-grants',
+    up: `
+ALTER TABLE oauth_client ADD COLUMN client_type text NOT NULL DEFAULT 'confidential' CHECK (client_type IN ('confidential', 'public'));
+ALTER TABLE oauth_client ADD COLUMN redirect_uris text[] NOT NULL DEFAULT '{}';
+ALTER TABLE oauth_client ALTER COLUMN secret_hash DROP NOT NULL;
+ALTER TABLE oauth_client ADD CONSTRAINT oauth_client_secret CHECK ((client_type = 'public') = (secret_hash IS NULL));
+ALTER TABLE oauth_client ADD CONSTRAINT oauth_client_public_app CHECK (client_type = 'confidential' OR cardinality(redirect_uris) >= 1);
+CREATE TABLE oauth_grant (
+  tenant_id       text        NOT NULL,
+  id              text        NOT NULL,
+  client_id       text        NOT NULL,
+  user_id         text        NOT NULL,
+  scopes          text[]      NOT NULL,
+  redirect_uri    text        NOT NULL,
+  code_hash       bytea       NOT NULL,
+  code_challenge  text        NOT NULL,
+  code_expires_at timestamptz NOT NULL,
+  code_used_at    timestamptz,
+  session_id      text        NOT NULL,
+  access          text        NOT NULL CHECK (access IN ('none', 'online', 'offline')),
+  created_at      timestamptz NOT NULL,
+  expires_at      timestamptz NOT NULL,
+  revoked_at      timestamptz,
+  revoked_reason  text,
+  PRIMARY KEY (tenant_id, id),
+  UNIQUE (tenant_id, code_hash),
+  FOREIGN KEY (tenant_id, client_id) REFERENCES oauth_client (tenant_id, client_id),
+  FOREIGN KEY (tenant_id, user_id) REFERENCES staff_user (tenant_id, id)
+);
+CREATE INDEX oauth_grant_user ON oauth_grant (tenant_id, user_id) WHERE revoked_at IS NULL;
+CREATE TABLE oauth_refresh (
+  tenant_id  text        NOT NULL,
+  token_hash bytea       NOT NULL,
+  grant_id   text        NOT NULL,
+  generation integer     NOT NULL,
+  issued_at  timestamptz NOT NULL,
+  used_at    timestamptz,
+  PRIMARY KEY (tenant_id, token_hash),
+  FOREIGN KEY (tenant_id, grant_id) REFERENCES oauth_grant (tenant_id, id)
+);
+CREATE INDEX oauth_refresh_grant ON oauth_refresh (tenant_id, grant_id);
+CREATE TABLE oauth_revoked_token (
+  tenant_id  text        NOT NULL,
+  jti        text        NOT NULL,
+  expires_at timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, jti)
 );
 `,
   },

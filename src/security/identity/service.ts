@@ -533,19 +533,29 @@ export class IdentityService {
     return { account, initialPassword };
   }
 
-  async revokeSessions(ctx: RequestContext, idOrUsername: string): Promise<{ revoked: number }> {
+  /** Ends every session of the account and revokes every app grant (refresh and access tokens) it made. */
+  async revokeSessions(ctx: RequestContext, idOrUsername: string): Promise<{ revoked: number; appGrants: number }> {
     const a = await this.#target(idOrUsername);
-    return this.#admin(ctx, 'revoke-sessions', a.id, async () => ({
-      revoked: await this.#db.transaction((tx) => this.#revokeAll(tx, a.id, 'revoked by an administrator')),
-    }));
+    return this.#admin(ctx, 'revoke-sessions', a.id, async () => {
+      const { sessions, grants } = await this.#db.transaction((tx) => this.#revokeAll(tx, a.id, 'revoked by an administrator'));
+      return { revoked: sessions, appGrants: grants };
+    });
   }
 
-  async #revokeAll(q: Queryable, userId: string, reason: string): Promise<number> {
-    const r = await q.query(
+  /**
+   * Ends every session of an account and revokes its app grants (grants.ts): their refresh tokens
+   * are refused from now on and their access tokens at their next request.
+   */
+  async #revokeAll(q: Queryable, userId: string, reason: string): Promise<{ sessions: number; grants: number }> {
+    const s = await q.query(
       'UPDATE staff_session SET revoked_at = $3, revoked_reason = $4 WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL',
       [this.#tenant, userId, this.#now(), reason],
     );
-    return r.rowCount;
+    const g = await q.query(
+      'UPDATE oauth_grant SET revoked_at = $3, revoked_reason = $4 WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL',
+      [this.#tenant, userId, this.#now(), reason],
+    );
+    return { sessions: s.rowCount, grants: g.rowCount };
   }
 
   // ---------------------------------------------------------------- sign-in
@@ -1097,12 +1107,17 @@ export class IdentityService {
     }
   }
 
-  /** Ends this session (logout) or every session of its account (log out everywhere). */
-  async signOut(ctx: RequestContext, token: string | undefined, everywhere: boolean): Promise<{ revoked: number }> {
+  /**
+   * Ends this session (logout) or every session of its account (log out everywhere, which also
+   * revokes every app grant of the account). An app with online_access loses its refresh tokens
+   * when the session that approved it ends either way (grants.ts).
+   */
+  async signOut(ctx: RequestContext, token: string | undefined, everywhere: boolean): Promise<{ revoked: number; appGrants?: number }> {
     const v = token ? await this.#view(token) : null;
     if (!v) throw new IdentityError(401, SESSION_GONE, 'no-session');
-    const revoked = everywhere
-      ? await this.#revokeAll(this.#db, v.account.id, 'logged out everywhere')
+    const all = everywhere ? await this.#db.transaction((tx) => this.#revokeAll(tx, v.account.id, 'logged out everywhere')) : null;
+    const revoked = all
+      ? all.sessions
       : (
           await this.#db.query(
             "UPDATE staff_session SET revoked_at = $2, revoked_reason = 'logged out' WHERE token_hash = $1 AND revoked_at IS NULL",
@@ -1117,7 +1132,7 @@ export class IdentityService {
       query: everywhere ? 'everywhere' : 'this-session',
       outcome: { status: 200, rule: everywhere ? 'logout-everywhere' : 'logout' },
     });
-    return { revoked };
+    return all ? { revoked, appGrants: all.grants } : { revoked };
   }
 }
 

@@ -36,7 +36,7 @@ export interface AccessGrant {
   readonly active: boolean;
 }
 
-export interface GrantServiceOptions {
+export interface AccessGrantServiceOptions {
   readonly db: Db;
   readonly tenantId: string;
   readonly sealer: ReasonSealer;
@@ -83,10 +83,10 @@ const actorName = (ctx: RequestContext): string => {
   return a.kind === 'user' ? `user:${a.username}` : a.kind === 'client' ? `client:${a.id}` : a.kind;
 };
 
-export class GrantService {
-  readonly #o: GrantServiceOptions;
+export class AccessGrantService {
+  readonly #o: AccessGrantServiceOptions;
 
-  constructor(o: GrantServiceOptions) {
+  constructor(o: AccessGrantServiceOptions) {
     this.#o = o;
   }
 

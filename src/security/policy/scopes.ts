@@ -1,14 +1,14 @@
 /**
- * SMART on FHIR scopes as permissions: v2 `context/Type.cruds` (any subset, in that order) and v1
- * `context/Type.read|write|*`, with `*` for every type. `system/` scopes belong to integration
- * clients; `user/` scopes narrow what an app may do on behalf of a signed-in member of staff (the
- * role still decides first).
+ * SMART on FHIR scopes as permissions for the policy: which interaction a scope's letters allow.
+ * Scopes are parsed by the identity module (security/identity/scopes.ts: v2 `cruds`, v1
+ * `read|write|*`, `*` for every type); `system/` scopes belong to integration clients, `user/`
+ * scopes narrow what an app may do for a signed-in member of staff (the role still decides first).
+ * Anything else a token holds (`offline_access`, `online_access`) grants no data.
  */
 import type { Interaction } from '../../fhir/context.js';
+import { parseResourceScope } from '../identity/scopes.js';
 
-const SCOPE = /^(system|user|patient)\/(\*|[A-Z][A-Za-z]{1,63})\.(\*|read|write|c?r?u?d?s?)$/;
-
-const LETTER: Partial<Record<Interaction, string>> = {
+const LETTER: Partial<Record<Interaction, 'c' | 'r' | 'u' | 'd' | 's'>> = {
   create: 'c',
   read: 'r',
   vread: 'r',
@@ -21,30 +21,20 @@ const LETTER: Partial<Record<Interaction, string>> = {
   'search-type': 's',
 };
 
-function permissions(p: string): string {
-  if (p === '*') return 'cruds';
-  if (p === 'read') return 'rs';
-  if (p === 'write') return 'cud';
-  return p;
+function some(scopes: readonly string[], context: 'system' | 'user', type: string, letters: readonly string[]): boolean {
+  return scopes.some((s) => {
+    const p = parseResourceScope(s);
+    return p !== null && p.context === context && (p.type === '*' || p.type === type) && letters.some((l) => p.perms.has(l as 'r'));
+  });
 }
 
 /** Whether some scope of `context` grants `interaction` on `type`. */
 export function scopeAllows(scopes: readonly string[], context: 'system' | 'user', type: string, interaction: Interaction): boolean {
   const letter = LETTER[interaction];
-  if (!letter) return false;
-  return scopes.some((s) => {
-    const m = SCOPE.exec(s);
-    return m !== null && m[1] === context && (m[2] === '*' || m[2] === type) && permissions(m[3] as string).includes(letter);
-  });
+  return letter !== undefined && some(scopes, context, type, [letter]);
 }
 
 /** Whether some scope of `context` lets a resource of `type` be read (r or s) or written (c, u or d). */
 export function scopeCovers(scopes: readonly string[], context: 'system' | 'user', type: string, purpose: 'read' | 'write'): boolean {
-  const letters = purpose === 'read' ? 'rs' : 'cud';
-  return scopes.some((s) => {
-    const m = SCOPE.exec(s);
-    return (
-      m !== null && m[1] === context && (m[2] === '*' || m[2] === type) && [...letters].some((l) => permissions(m[3] as string).includes(l))
-    );
-  });
+  return some(scopes, context, type, purpose === 'read' ? ['r', 's'] : ['c', 'u', 'd']);
 }
