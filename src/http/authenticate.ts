@@ -20,7 +20,9 @@
  *    second, plain-HTTP listener bound to 127.0.0.1 only.
  * 3. Otherwise nobody: only `GET /fhir/metadata` is open; everything else gets 401.
  *
- * The /auth and /oauth2 routes, SMART discovery, / and /healthz handle their own (lack of) session.
+ * The /auth and /oauth2 routes, SMART discovery, / and /healthz handle their own (lack of) session,
+ * and so does everything outside the API paths (the web app's files and pages, web.ts): they hold
+ * no data.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../fhir/context.js';
@@ -29,6 +31,7 @@ import type { ClientService } from '../security/identity/clients.js';
 import type { GrantService } from '../security/identity/grants.js';
 import type { IdentityService } from '../security/identity/service.js';
 import { safeEqual } from '../security/identity/tokens.js';
+import { isApiPath } from './web.js';
 
 export const SESSION_COOKIE = 'sushruta-session';
 export const DEVICE_COOKIE = 'sushruta-device';
@@ -94,7 +97,7 @@ export function requireCsrf(req: FastifyRequest, expected: string): void {
 }
 
 const SELF_HANDLED = (path: string) =>
-  path === '/' ||
+  !isApiPath(path) ||
   path === '/healthz' ||
   path.startsWith('/auth/') ||
   path === '/oauth2/token' ||
