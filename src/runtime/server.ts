@@ -31,7 +31,7 @@ export interface RunningServer {
 
 export async function startServer(
   config: Config,
-  opts: { logger?: boolean; open?: OpenOptions; /** The built web app (default dist/web). */ webRoot?: string } = {},
+  opts: { logger?: boolean; open?: OpenOptions /** The built web app (default dist/web). */; webRoot?: string } = {},
 ): Promise<RunningServer> {
   const webRoot = opts.webRoot ?? defaultWebRoot();
   const web = webAppBuilt(webRoot) ? webRoot : null;

@@ -8,7 +8,7 @@
  * Each screen is photographed (docs/screenshots with `npm run screenshots`).
  */
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatAbhaNumber } from '../../src/hospital/ids/abha.js';
 import { formatUhid, isValidUhid, UHID_SYSTEM } from '../../src/hospital/ids/uhid.js';
 import { verhoeffCheckDigit } from '../../src/hospital/ids/verhoeff.js';
@@ -29,7 +29,9 @@ const RETURNING = {
   gender: 'male',
   birthDate: '1961-03-09',
   telecom: [{ system: 'phone', value: '+919840012345', use: 'mobile' }],
-  address: [{ use: 'home', line: ['14, 2nd Cross Street', 'Mylapore'], city: 'Chennai', state: 'Tamil Nadu', postalCode: '600004', country: 'IN' }],
+  address: [
+    { use: 'home', line: ['14, 2nd Cross Street', 'Mylapore'], city: 'Chennai', state: 'Tamil Nadu', postalCode: '600004', country: 'IN' },
+  ],
 };
 
 const code = (secret: string, ahead = 0) => totp(base32Decode(secret), Date.now() / 1000 + ahead);
@@ -63,8 +65,17 @@ describe.skipIf(!chromiumAvailable())('the web app in Chromium', () => {
     await e?.close();
   });
 
+  /** The page a test is driving, photographed when the test fails (in the screenshot directory, as failed-*.png). */
+  let current: Page | undefined;
+  afterEach(async (t) => {
+    if (t.task.result?.state === 'fail' && current && !current.isClosed()) {
+      await e.screenshot(current, `failed-${t.task.name.slice(0, 40).replace(/[^A-Za-z0-9]+/g, '-')}`).catch(() => undefined);
+    }
+  });
+
   /** A first sign-in from the initial password to the app; returns the TOTP secret read off the page. */
   async function firstSignIn(page: Page, username: string, password: string, shots = false): Promise<string> {
+    current = page;
     await page.goto(`${e.url}/`);
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill('not the password at all');
@@ -88,7 +99,7 @@ describe.skipIf(!chromiumAvailable())('the web app in Chromium', () => {
     if (shots) await e.screenshot(page, '03-enrol-authenticator');
     await page.getByLabel('Code from the app').fill('000000' === code(secret) ? '111111' : '000000');
     await page.keyboard.press('Enter');
-    await page.getByText(/code/i).and(page.locator('.field-error')).waitFor();
+    await page.getByText('That code is not right').waitFor();
     await page.getByLabel('Code from the app').fill(code(secret));
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Keep your recovery codes' }).waitFor();
@@ -162,7 +173,7 @@ describe.skipIf(!chromiumAvailable())('the web app in Chromium', () => {
     await desk.getByText('its check digit does not match').waitFor();
     await desk.getByText('A patient under 18 needs a parent or guardian').waitFor();
     await desk.getByText('Choose how they are related').waitFor();
-    await expect.poll(() => desk.evaluate(() => document.activeElement?.getAttribute('name'))).toBe('pin');
+    await expect.poll(() => desk.evaluate('document.activeElement?.getAttribute("name")')).toBe('pin');
     await e.screenshot(desk, '06-register-form-errors');
 
     await desk.getByLabel('PIN code').fill('110024');

@@ -99,7 +99,10 @@ describe.each(testDbKinds())('patient registration on $name', (kind) => {
     expect(out.headers.ETag).toBe('W/"1"');
     // The counter is written by the system job; the patient by the caller.
     const entries = audit.entries.slice(before);
-    expect(entries.find((e) => e.resourceType === 'Basic' && e.interaction === 'update')?.ctx.actor).toEqual({ kind: 'system', job: 'registration' });
+    expect(entries.find((e) => e.resourceType === 'Basic' && e.interaction === 'update')?.ctx.actor).toEqual({
+      kind: 'system',
+      job: 'registration',
+    });
     expect(entries.find((e) => e.resourceType === 'Patient' && e.interaction === 'create')?.ctx.actor).toEqual(OPERATOR);
     const counter = await s.service.handle(op(), { method: 'GET', path: `Basic/${counterId('SDH', YEAR)}`, rawQuery: '', query: [] });
     expect((counter.body as Basic).extension?.find((x) => x.url === SEQUENCE_BASE_EXTENSION)?.valueInteger).toBe(5);
@@ -145,7 +148,11 @@ describe.each(testDbKinds())('patient registration on $name', (kind) => {
     expect(byPath['Patient.identifier[1]']).toMatch(/UHID is given by the hospital/);
     expect(byPath['Patient.contact']).toMatch(/under 18 needs a parent or guardian/);
     expect(audit.entries.slice(before)).toEqual([
-      expect.objectContaining({ interaction: 'create', resourceType: 'Patient', outcome: expect.objectContaining({ status: 400, rule: 'registration-rules' }) }),
+      expect.objectContaining({
+        interaction: 'create',
+        resourceType: 'Patient',
+        outcome: expect.objectContaining({ status: 400, rule: 'registration-rules' }),
+      }),
     ]);
     // A minor with a guardian, and the ABHA number typed without dashes, is registered (in its dashed form).
     const good = formatAbhaNumber(`${body}${verhoeffCheckDigit(body)}`);
@@ -176,7 +183,9 @@ describe.each(testDbKinds())('patient registration on $name', (kind) => {
     for (const body of [null, [], { resourceType: 'Practitioner' }, 'Patient']) {
       expect(((await reg.register(op(), body).catch((e: unknown) => e)) as FhirError).status).toBe(400);
     }
-    const invalid = (await reg.register(op(), walkIn('Farah', { gender: 'femme' as Patient['gender'] })).catch((e: unknown) => e)) as FhirError;
+    const invalid = (await reg
+      .register(op(), walkIn('Farah', { gender: 'femme' as Patient['gender'] }))
+      .catch((e: unknown) => e)) as FhirError;
     expect(invalid.status).toBe(400);
     expect((await reg.register(op(), walkIn('Gauri'))).uhid).toBe(formatUhid('SDH', YEAR, 19));
   });

@@ -17,6 +17,9 @@ import { MemoryAuditSink } from '../../src/security/audit/memory-sink.js';
 import { testDbKinds } from '../support/db.js';
 
 const INDEX = '<!doctype html><title>Sushruta</title><div id="root"></div><script type="module" src="/assets/app-1a2b3c.js"></script>';
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON
+type Json = any;
+
 const REMOTE = { 'x-forwarded-for': '198.51.100.20' };
 const PAGE = { accept: 'text/html,application/xhtml+xml' };
 
@@ -34,7 +37,10 @@ describe('the web app and the registration route over HTTP', () => {
     mkdirSync(join(web, 'assets'), { recursive: true });
     writeFileSync(join(web, 'index.html'), INDEX);
     writeFileSync(join(web, 'assets', 'app-1a2b3c.js'), 'console.log("app")');
-    const config = loadConfig({ env: {}, flags: { port: 0, tenant: 'web-hospital', keyFile: join(dir, 'keys', 'master.kek'), uhidPrefix: 'WEB' } });
+    const config = loadConfig({
+      env: {},
+      flags: { port: 0, tenant: 'web-hospital', keyFile: join(dir, 'keys', 'master.kek'), uhidPrefix: 'WEB' },
+    });
     const pglite = testDbKinds()[0];
     if (!pglite) throw new Error('no PGlite test database');
     s = await openSushruta(config, { db: await pglite.open(), audit: new MemoryAuditSink() });
@@ -78,7 +84,7 @@ describe('the web app and the registration route over HTTP', () => {
     for (const path of ['/admin/nothing-here', '/auth/nothing-here', '/hospital/nothing-here', '/oauth2/nothing-here']) {
       const res = await fetch(`${url}${path}`, { headers: PAGE });
       expect(res.status, path).toBe(404);
-      expect((await res.json()).resourceType).toBe('OperationOutcome');
+      expect(((await res.json()) as Json).resourceType).toBe('OperationOutcome');
     }
     const anonymous = await fetch(`${url}/fhir/Patient`, { headers: { ...PAGE, ...REMOTE } });
     expect(anonymous.status).toBe(401);
@@ -102,7 +108,7 @@ describe('the web app and the registration route over HTTP', () => {
         birthDate: '1988-11-02',
       }),
     });
-    const body = await res.json();
+    const body = (await res.json()) as Json;
     expect(res.status, JSON.stringify(body)).toBe(201);
     const uhid = body.identifier.find((i: { system: string }) => i.system === UHID_SYSTEM).value as string;
     expect(uhid).toMatch(/^WEB-\d{4}-000001-\d$/);
@@ -114,7 +120,7 @@ describe('the web app and the registration route over HTTP', () => {
       body: JSON.stringify({ resourceType: 'Patient', gender: 'female' }),
     });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).issue[0].expression).toEqual(['Patient.birthDate']);
+    expect(((await bad.json()) as Json).issue[0].expression).toEqual(['Patient.birthDate']);
   });
 
   it('without a built app, / is a plain page and client routes are 404s', async () => {

@@ -19,7 +19,15 @@ import {
   registrationProblems,
 } from '../../src/hospital/registration/rules.js';
 import { combine, duplicateSearches } from '../../web/src/registration/duplicates.js';
-import { EMPTY_FORM, fieldOfPath, needsGuardian, type RegistrationForm, tidyName, toPatient, validate } from '../../web/src/registration/form.js';
+import {
+  EMPTY_FORM,
+  fieldOfPath,
+  needsGuardian,
+  type RegistrationForm,
+  tidyName,
+  toPatient,
+  validate,
+} from '../../web/src/registration/form.js';
 import { prefillFrom } from '../../web/src/registration/prefill.js';
 import { checkCriteria, EMPTY_CRITERIA, merge, plan } from '../../web/src/registration/search.js';
 
@@ -105,7 +113,9 @@ describe('shared desk rules', () => {
       abhaAddressProblem,
     };
     expect(registrationProblems({ birthDate: '2015-01-01' }, o).map((p) => p.path)).toEqual(['Patient.contact']);
-    expect(registrationProblems({ birthDate: '2015-01-01', contact: [{ name: { text: 'A B' }, relationship: [{ text: 'Father' }] }] }, o)).toEqual([]);
+    expect(
+      registrationProblems({ birthDate: '2015-01-01', contact: [{ name: { text: 'A B' }, relationship: [{ text: 'Father' }] }] }, o),
+    ).toEqual([]);
     expect(registrationProblems({ birthDate: '2027' }, o).map((p) => p.path)).toEqual(['Patient.birthDate']);
     expect(registrationProblems({}, o).map((p) => p.path)).toEqual(['Patient.birthDate']);
     expect(registrationProblems({ birthDate: '1980', identifier: [{ system: 'abha-n', value: '12' }] }, o).map((p) => p.path)).toEqual([
@@ -125,13 +135,22 @@ describe('the registration form', () => {
     expect(p.birthDate).toBe('1984-03-07');
     expect(p.telecom).toEqual([{ system: 'phone', value: '+919810012345', use: 'mobile', rank: 1 }]);
     expect(p.identifier).toEqual([expect.objectContaining({ system: 'https://healthid.ndhm.gov.in', value: ABHA })]);
-    expect(p.address?.[0]).toMatchObject({ line: ['H.No. 45', 'Sector 12'], city: 'Noida', state: 'Uttar Pradesh', postalCode: '201301', country: 'IN' });
+    expect(p.address?.[0]).toMatchObject({
+      line: ['H.No. 45', 'Sector 12'],
+      city: 'Noida',
+      state: 'Uttar Pradesh',
+      postalCode: '201301',
+      country: 'IN',
+    });
     expect(p.contact).toBeUndefined();
     expect(p.identifier?.some((i) => i.system?.includes('uhid'))).toBe(false);
   });
 
   it('puts each problem beside its field', () => {
-    const errors = validate({ ...EMPTY_FORM, given: 'काव्या', dob: '31-04-2001', phone: '12345', pin: '0110', abhaNumber: ABHA_WRONG }, TODAY);
+    const errors = validate(
+      { ...EMPTY_FORM, given: 'काव्या', dob: '31-04-2001', phone: '12345', pin: '0110', abhaNumber: ABHA_WRONG },
+      TODAY,
+    );
     expect(Object.keys(errors).sort()).toEqual(['abhaNumber', 'addressLine', 'city', 'dob', 'given', 'phone', 'pin', 'sex', 'state']);
     expect(errors.given).toMatch(/Latin letters/);
     expect(errors.dob).toBe('04-2001 has no day 31');
@@ -153,7 +172,9 @@ describe('the registration form', () => {
     expect(p.birthDate).toBe('2017');
     expect(p.contact).toEqual([
       {
-        relationship: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'MTH', display: 'mother' }], text: 'Mother' }],
+        relationship: [
+          { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-RoleCode', code: 'MTH', display: 'mother' }], text: 'Mother' },
+        ],
         name: { text: 'Sunita Yadav' },
         telecom: [{ system: 'phone', value: '+919810023456', use: 'mobile' }],
       },

@@ -24,7 +24,8 @@ export function abhaNumberProblem(value: string): string | undefined {
   const digits = value.replace(/[\s-]/g, '');
   if (!/^[0-9]*$/.test(digits)) return 'an ABHA number has digits only (XX-XXXX-XXXX-XXXX)';
   if (digits.length !== 14) return `an ABHA number has 14 digits (XX-XXXX-XXXX-XXXX); this has ${digits.length}`;
-  if (!verhoeffValid(digits)) return 'this is not a valid ABHA number: its check digit does not match (a digit is mistyped or two are swapped)';
+  if (!verhoeffValid(digits))
+    return 'this is not a valid ABHA number: its check digit does not match (a digit is mistyped or two are swapped)';
   return undefined;
 }
 

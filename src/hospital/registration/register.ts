@@ -109,7 +109,12 @@ export class PatientRegistration {
 
   /** The Patient as sent, checked against the desk's rules, ABHA numbers in their 'XX-XXXX-XXXX-XXXX' form. */
   #checked(body: unknown, today: string): Patient {
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || (body as { resourceType?: unknown }).resourceType !== 'Patient') {
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      Array.isArray(body) ||
+      (body as { resourceType?: unknown }).resourceType !== 'Patient'
+    ) {
       throw new FhirError(400, [issue('invalid', 'send the Patient to register as a FHIR Patient resource (resourceType "Patient")')]);
     }
     const p = body as Patient;
@@ -117,7 +122,9 @@ export class PatientRegistration {
     if (p.id !== undefined) issues.push(issue('invalid', 'a new patient has no id yet: the server assigns it', 'Patient.id'));
     (p.identifier ?? []).forEach((id, i) => {
       if (id.system === UHID_SYSTEM) {
-        issues.push(issue('invalid', 'the UHID is given by the hospital at registration; send the patient without one', `Patient.identifier[${i}]`));
+        issues.push(
+          issue('invalid', 'the UHID is given by the hospital at registration; send the patient without one', `Patient.identifier[${i}]`),
+        );
       }
     });
     for (const problem of registrationProblems(p, {
@@ -143,6 +150,11 @@ export class PatientRegistration {
    * as the refused create it is (and fails closed if the record cannot be written).
    */
   async #record(ctx: RequestContext, err: FhirError, rule: string): Promise<void> {
-    await this.#service.deps.audit.append({ ctx, interaction: 'create', resourceType: 'Patient', outcome: { status: err.status, rule, error: err } });
+    await this.#service.deps.audit.append({
+      ctx,
+      interaction: 'create',
+      resourceType: 'Patient',
+      outcome: { status: err.status, rule, error: err },
+    });
   }
 }

@@ -168,11 +168,10 @@ export interface RegistrationRuleOptions {
 /** Every rule a Patient to be registered breaks (empty when it may be registered). */
 export function registrationProblems(p: PatientLike, o: RegistrationRuleOptions): RuleProblem[] {
   const out: RuleProblem[] = [];
-  if (!p.birthDate) {
-    out.push({ path: 'Patient.birthDate', message: 'a date of birth (or an age) is required' });
-  } else if (p.birthDate.slice(0, 10) > o.today.slice(0, p.birthDate.slice(0, 10).length)) {
-    out.push({ path: 'Patient.birthDate', message: 'the date of birth is in the future' });
-  }
+  const born = p.birthDate?.slice(0, 10);
+  const future = born !== undefined && born > o.today.slice(0, born.length);
+  if (!born) out.push({ path: 'Patient.birthDate', message: 'a date of birth (or an age) is required' });
+  else if (future) out.push({ path: 'Patient.birthDate', message: 'the date of birth is in the future' });
   (p.identifier ?? []).forEach((id, i) => {
     const path = `Patient.identifier[${i}].value`;
     if (id.system === o.abhaNumberSystem) {
@@ -183,7 +182,7 @@ export function registrationProblems(p: PatientLike, o: RegistrationRuleOptions)
       if (problem) out.push({ path, message: problem });
     }
   });
-  if (p.birthDate && isMinor(p.birthDate, o.today)) {
+  if (born && !future && isMinor(born, o.today)) {
     const guardian = (p.contact ?? []).find((c) => {
       const named = Boolean(c.name?.text?.trim() || c.name?.family?.trim() || c.name?.given?.some((g) => g.trim()));
       const related = (c.relationship ?? []).some((r) => r.text?.trim() || r.coding?.some((cd) => cd.code));

@@ -11,7 +11,9 @@ export function AccountsPage() {
     <div className="page">
       <div className="page-head">
         <h1>Staff accounts</h1>
-        <p className="muted">Read-only here. Accounts are created and changed with the <code>sushruta users</code> command (docs/OPERATIONS.md).</p>
+        <p className="muted">
+          Read-only here. Accounts are created and changed with the <code>sushruta users</code> command (docs/OPERATIONS.md).
+        </p>
       </div>
       {accounts.state === 'loading' ? <p className="muted">Loading…</p> : null}
       {accounts.state === 'failed' ? <Problem error={accounts.error} /> : null}

@@ -56,7 +56,9 @@ export async function request<T>(method: string, path: string, body?: unknown): 
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   } catch {
-    throw new ApiError(0, [{ severity: 'error', code: 'transient', diagnostics: 'the server cannot be reached: check the network and try again' }]);
+    throw new ApiError(0, [
+      { severity: 'error', code: 'transient', diagnostics: 'the server cannot be reached: check the network and try again' },
+    ]);
   }
   const text = await res.text();
   let parsed: unknown = text;

@@ -30,7 +30,9 @@ export class ApiError extends Error {
 
   /** Messages of the issues about one element (an exact FHIRPath or one below it). */
   about(path: string): string[] {
-    return this.issues.filter((i) => (i.expression ?? []).some((e) => e === path || e.startsWith(`${path}.`) || e.startsWith(`${path}[`))).map(issueText);
+    return this.issues
+      .filter((i) => (i.expression ?? []).some((e) => e === path || e.startsWith(`${path}.`) || e.startsWith(`${path}[`)))
+      .map(issueText);
   }
 }
 

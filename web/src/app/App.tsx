@@ -28,7 +28,10 @@ export function App() {
 
   const load = useCallback(() => {
     currentSession().then(
-      (s) => setState(!s ? { kind: 'signed-out' } : s.stage === 'active' ? { kind: 'signed-in', session: s } : { kind: 'signed-out', pending: s }),
+      (s) =>
+        setState(
+          !s ? { kind: 'signed-out' } : s.stage === 'active' ? { kind: 'signed-in', session: s } : { kind: 'signed-out', pending: s },
+        ),
       (error) => setState({ kind: 'unreachable', error }),
     );
   }, []);
@@ -69,13 +72,23 @@ export function App() {
         </main>
       );
     case 'signed-out':
-      return <SignIn pending={state.pending ?? null} notice={state.notice} onSignedIn={(session) => setState({ kind: 'signed-in', session })} />;
+      return (
+        <SignIn pending={state.pending ?? null} notice={state.notice} onSignedIn={(session) => setState({ kind: 'signed-in', session })} />
+      );
     case 'signed-in':
       return <Shell session={state.session} onSignOut={doSignOut} onEnded={ended} />;
   }
 }
 
-function Shell({ session, onSignOut, onEnded }: { readonly session: SessionInfo; readonly onSignOut: () => void; readonly onEnded: (why: string) => void }) {
+function Shell({
+  session,
+  onSignOut,
+  onEnded,
+}: {
+  readonly session: SessionInfo;
+  readonly onSignOut: () => void;
+  readonly onEnded: (why: string) => void;
+}) {
   const path = usePath();
   const roles = session.account.roles;
   const screens = screensFor(roles);
@@ -114,14 +127,24 @@ function Shell({ session, onSignOut, onEnded }: { readonly session: SessionInfo;
   );
 }
 
-function Routes({ path, roles, screens }: { readonly path: string; readonly roles: readonly string[]; readonly screens: readonly Screen[] }) {
+function Routes({
+  path,
+  roles,
+  screens,
+}: {
+  readonly path: string;
+  readonly roles: readonly string[];
+  readonly screens: readonly Screen[];
+}) {
   const first = screens[0];
   useEffect(() => {
     if ((path === '/' || path === '') && first) navigate(SCREEN_PATH[first], { replace: true });
   }, [path, first]);
 
-  if (path === '/register') return screens.includes('registration') ? <RegistrationDesk mode="search" /> : <NotYours what="the registration desk" />;
-  if (path === '/register/new') return screens.includes('registration') ? <RegistrationDesk mode="new" /> : <NotYours what="the registration desk" />;
+  if (path === '/register')
+    return screens.includes('registration') ? <RegistrationDesk mode="search" /> : <NotYours what="the registration desk" />;
+  if (path === '/register/new')
+    return screens.includes('registration') ? <RegistrationDesk mode="new" /> : <NotYours what="the registration desk" />;
   if (path === '/patients') {
     return (
       <div className="page">

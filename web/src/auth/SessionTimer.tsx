@@ -86,8 +86,8 @@ export function SessionTimer({
         <div className="dialog" role="alertdialog" aria-modal="true" aria-labelledby="idle-title" aria-describedby="idle-text">
           <h2 id="idle-title">Are you still there?</h2>
           <p id="idle-text">
-            For the patients' privacy you will be signed out in <strong data-testid="idle-countdown">{mmss(phase.endsAt - now)}</strong> because
-            nothing has been sent to the server for a while. Anything typed but not saved is lost then.
+            For the patients' privacy you will be signed out in <strong data-testid="idle-countdown">{mmss(phase.endsAt - now)}</strong>{' '}
+            because nothing has been sent to the server for a while. Anything typed but not saved is lost then.
           </p>
           <div className="actions">
             <button type="button" className="primary" ref={stayRef} onClick={stay}>
@@ -104,8 +104,8 @@ export function SessionTimer({
   if (phase.kind === 'ending') {
     return (
       <div className="banner banner-warning session-ending" role="status">
-        Your session reaches its time limit at {formatIstDateTime(new Date(phase.endsAt).toISOString()).slice(11)} (in {mmss(phase.endsAt - now)}).
-        Save your work: you will need to sign in again then.
+        Your session reaches its time limit at {formatIstDateTime(new Date(phase.endsAt).toISOString()).slice(11)} (in{' '}
+        {mmss(phase.endsAt - now)}). Save your work: you will need to sign in again then.
       </div>
     );
   }

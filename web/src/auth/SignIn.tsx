@@ -7,7 +7,7 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { ApiError, describeError } from '../api/outcome.js';
 import { TextField } from '../ui/Field.js';
-import { beginTotp, choosePassword, confirmTotp, type SessionInfo, signIn, verifyCode, verifyRecoveryCode } from './api.js';
+import { beginTotp, choosePassword, confirmTotp, currentSession, type SessionInfo, signIn, verifyCode, verifyRecoveryCode } from './api.js';
 import { QrCode } from './QrCode.js';
 
 type Step =
@@ -30,10 +30,22 @@ function stepFor(s: SessionInfo): Step | 'done' {
   }
 }
 
-/** A session that ended mid-way (pre-MFA stages last 10 minutes) sends the person back to the start. */
-function expired(err: unknown): boolean {
-  return err instanceof ApiError && err.status === 401;
+/**
+ * What a failed step means. The server answers 401 both to a wrong code (which also counts
+ * against the account) and to a sign-in that ended mid-way (pre-MFA stages last 10 minutes; five
+ * wrong codes end them too): asking for the session tells which.
+ */
+async function failure(err: unknown): Promise<'ended' | 'wrong' | 'other'> {
+  if (!(err instanceof ApiError) || err.status !== 401) return 'other';
+  try {
+    return (await currentSession()) ? 'wrong' : 'ended';
+  } catch {
+    return 'other';
+  }
 }
+
+const WRONG_CODE = 'That code is not right, or was used already. Type the code the app shows now (and check that the phone’s clock is right).';
+const ENDED = 'The sign-in took too long or had too many wrong codes, and was ended. Sign in again.';
 
 export function SignIn({
   pending,
@@ -103,7 +115,10 @@ function Credentials({ onDone }: { readonly onDone: (s: SessionInfo) => void }) 
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const missing = { ...(username.trim() ? {} : { username: 'Type your username' }), ...(password ? {} : { password: 'Type your password' }) };
+    const missing = {
+      ...(username.trim() ? {} : { username: 'Type your username' }),
+      ...(password ? {} : { password: 'Type your password' }),
+    };
     setErrors(missing);
     if (missing.username || missing.password) return;
     setBusy(true);
@@ -159,7 +174,8 @@ function NewPassword({ onDone, onExpired }: { readonly onDone: (s: SessionInfo) 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const problems: { password?: string; repeat?: string } = {};
-    if ([...password].length < MIN_PASSWORD) problems.password = `Use at least ${MIN_PASSWORD} characters; a few words you can remember work well`;
+    if ([...password].length < MIN_PASSWORD)
+      problems.password = `Use at least ${MIN_PASSWORD} characters; a few words you can remember work well`;
     else if (password !== repeat) problems.repeat = 'The two passwords differ';
     setErrors(problems);
     if (problems.password || problems.repeat) return;
@@ -167,7 +183,7 @@ function NewPassword({ onDone, onExpired }: { readonly onDone: (s: SessionInfo) 
     try {
       onDone(await choosePassword(password));
     } catch (err) {
-      if (expired(err)) onExpired('The sign-in took too long and was ended. Sign in again with your initial password.');
+      if ((await failure(err)) === 'ended') onExpired('The sign-in took too long and was ended. Sign in again with your initial password.');
       else setErrors({ password: describeError(err) });
     } finally {
       setBusy(false);
@@ -177,7 +193,10 @@ function NewPassword({ onDone, onExpired }: { readonly onDone: (s: SessionInfo) 
   return (
     <form onSubmit={submit} noValidate aria-label="Choose a new password">
       <h2>Choose your own password</h2>
-      <p className="lead">The password you were given works once. Choose one only you know: at least {MIN_PASSWORD} characters; a short sentence is easy to type and hard to guess.</p>
+      <p className="lead">
+        The password you were given works once. Choose one only you know: at least {MIN_PASSWORD} characters; a short sentence is easy to
+        type and hard to guess.
+      </p>
       <TextField
         label="New password"
         name="new-password"
@@ -232,8 +251,8 @@ function Enrol({
         setSecret(s);
         setTimeout(() => codeRef.current?.focus(), 0);
       },
-      (err) => {
-        if (expired(err)) onExpired('The sign-in took too long and was ended. Sign in again.');
+      async (err) => {
+        if ((await failure(err)) === 'ended') onExpired(ENDED);
         else setLoadError(err);
       },
     );
@@ -251,8 +270,9 @@ function Enrol({
       const out = await confirmTotp(c);
       onDone(out, out.recoveryCodes);
     } catch (err) {
-      if (expired(err)) onExpired('The sign-in took too long and was ended. Sign in again.');
-      else setError(`${describeError(err)}. Check that the phone's clock is right and type the code that shows now.`);
+      const why = await failure(err);
+      if (why === 'ended') onExpired(ENDED);
+      else setError(why === 'wrong' ? WRONG_CODE : describeError(err));
       setCode('');
     } finally {
       setBusy(false);
@@ -313,8 +333,8 @@ function RecoveryCodes({ codes, onDone }: { readonly codes: readonly string[]; r
     >
       <h2>Keep your recovery codes</h2>
       <p className="lead">
-        If you lose your phone, each of these codes signs you in once instead of the app. Write them down or print them and keep them away from
-        the computer. <strong>They are shown only now.</strong>
+        If you lose your phone, each of these codes signs you in once instead of the app. Write them down or print them and keep them away
+        from the computer. <strong>They are shown only now.</strong>
       </p>
       <ol className="recovery-codes" data-testid="recovery-codes">
         {codes.map((c) => (
@@ -357,8 +377,9 @@ function SecondFactor({ onDone, onExpired }: { readonly onDone: (s: SessionInfo)
     try {
       onDone(useRecovery ? await verifyRecoveryCode(value.trim()) : await verifyCode(v));
     } catch (err) {
-      if (expired(err)) onExpired(`${describeError(err)}. Sign in again.`);
-      else setError(describeError(err));
+      const why = await failure(err);
+      if (why === 'ended') onExpired(ENDED);
+      else setError(why === 'wrong' ? (useRecovery ? 'That recovery code is not right, or was used already.' : WRONG_CODE) : describeError(err));
       setValue('');
     } finally {
       setBusy(false);

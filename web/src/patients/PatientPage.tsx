@@ -5,7 +5,18 @@ import { Link, routeState } from '../app/router.js';
 import { isClinical } from '../app/roles.js';
 import { formatIstDateTime } from '../../../src/hospital/registration/rules.js';
 import { Problem } from '../ui/Problem.js';
-import { abhaAddressOf, abhaNumberOf, addressLines, birthAndAge, formatPhone, latinName, nativeName, phoneOf, sexOf, uhidOf } from './format.js';
+import {
+  abhaAddressOf,
+  abhaNumberOf,
+  addressLines,
+  birthAndAge,
+  formatPhone,
+  latinName,
+  nativeName,
+  phoneOf,
+  sexOf,
+  uhidOf,
+} from './format.js';
 import { useFhir } from './usePatient.js';
 
 export function PatientPage({ id, roles }: { readonly id: string; readonly roles: readonly string[] }) {

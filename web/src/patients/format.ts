@@ -58,9 +58,9 @@ export function birthAndAge(p: Patient, now = new Date()): string {
 
 export function addressLines(a: Address | undefined): string[] {
   if (!a) return [];
-  const place = [a.city, a.district && a.district !== a.city ? a.district : undefined].filter(Boolean).join(', ');
+  const place = [a.city, a.district !== a.city ? a.district : undefined].filter(Boolean).join(', ');
   const region = [a.state, a.postalCode].filter(Boolean).join(' ');
-  return [...(a.line ?? []), place, region].filter((x): x is string => Boolean(x && x.trim()));
+  return [...(a.line ?? []), place, region].filter((x): x is string => Boolean(x?.trim()));
 }
 
 /** A short place for tables: locality or city, and the PIN code. */

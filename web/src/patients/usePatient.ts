@@ -2,7 +2,10 @@
 import { useEffect, useState } from 'react';
 import { get } from '../api/http.js';
 
-export type Loaded<T> = { readonly state: 'loading' } | { readonly state: 'ok'; readonly value: T } | { readonly state: 'failed'; readonly error: unknown };
+export type Loaded<T> =
+  | { readonly state: 'loading' }
+  | { readonly state: 'ok'; readonly value: T }
+  | { readonly state: 'failed'; readonly error: unknown };
 
 export function useFhir<T>(path: string): Loaded<T> {
   const [loaded, setLoaded] = useState<Loaded<T>>({ state: 'loading' });

@@ -23,7 +23,7 @@ function Card({ patient, title, children }: { readonly patient: Patient; readonl
   return (
     <article className="compare-card">
       <h3>{title}</h3>
-      <dl>
+      <dl className="facts">
         {rows
           .filter(([, v]) => v)
           .map(([k, v]) => (
@@ -59,8 +59,9 @@ export function DuplicateReview({
         This patient may already be registered
       </h2>
       <p className="lead">
-        {candidates.length === 1 ? 'A registered patient has' : `${candidates.length} registered patients have`} the same mobile number, or a name
-        that sounds the same and the same year of birth. Compare them with the new entry: open the existing record if it is the same person.
+        {candidates.length === 1 ? 'A registered patient has' : `${candidates.length} registered patients have`} the same mobile number, or
+        a name that sounds the same and the same year of birth. Compare them with the new entry: open the existing record if it is the same
+        person.
       </p>
       <div className="compare">
         <Card patient={draft} title="New entry (not saved)" />

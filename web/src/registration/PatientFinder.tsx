@@ -7,7 +7,15 @@ import { Link } from '../app/router.js';
 import { birthAndAge, formatPhone, latinName, nativeName, sexOf, shortPlace, uhidOf } from '../patients/format.js';
 import { TextField } from '../ui/Field.js';
 import { Problem } from '../ui/Problem.js';
-import { checkCriteria, type CriteriaErrors, EMPTY_CRITERIA, findPatients, type MatchKind, type SearchCriteria, type SearchOutcome } from './search.js';
+import {
+  checkCriteria,
+  type CriteriaErrors,
+  EMPTY_CRITERIA,
+  findPatients,
+  type MatchKind,
+  type SearchCriteria,
+  type SearchOutcome,
+} from './search.js';
 
 /** The last search, kept in memory (never in browser storage) so that Back finds it again. */
 let lastSearch: { criteria: SearchCriteria; outcome: SearchOutcome | undefined } = { criteria: EMPTY_CRITERIA, outcome: undefined };
@@ -73,8 +81,24 @@ export function PatientFinder({
           error={errors.name}
           autoComplete="off"
         />
-        <TextField label="Mobile number" name="phone" inputMode="tel" value={criteria.phone} onChange={set('phone')} error={errors.phone} autoComplete="off" />
-        <TextField label="UHID" name="uhid" value={criteria.uhid} onChange={set('uhid')} error={errors.uhid} autoComplete="off" spellCheck={false} />
+        <TextField
+          label="Mobile number"
+          name="phone"
+          inputMode="tel"
+          value={criteria.phone}
+          onChange={set('phone')}
+          error={errors.phone}
+          autoComplete="off"
+        />
+        <TextField
+          label="UHID"
+          name="uhid"
+          value={criteria.uhid}
+          onChange={set('uhid')}
+          error={errors.uhid}
+          autoComplete="off"
+          spellCheck={false}
+        />
         <TextField
           label="ABHA number or address"
           name="abha"
@@ -117,7 +141,9 @@ function Results({ outcome }: { readonly outcome: SearchOutcome }) {
   return (
     <div className="results">
       <p className="results-summary" role="status">
-        {found.length === 0 ? 'No patient matches.' : `${found.length} patient${found.length === 1 ? '' : 's'} found${more ? ' (more match: narrow the search)' : ''}.`}
+        {found.length === 0
+          ? 'No patient matches.'
+          : `${found.length} patient${found.length === 1 ? '' : 's'} found${more ? ' (more match: narrow the search)' : ''}.`}
       </p>
       {notes.map((n) => (
         <p key={n} className="muted small">

@@ -89,7 +89,13 @@ export function RegisterForm({ prefill, onCancel }: { readonly prefill: Partial<
           else unplaced.push(text);
         }
         setErrors(focusFirstError(byField));
-        if (unplaced.length > 0) setFailure(new ApiError(400, unplaced.map((d) => ({ diagnostics: d }))));
+        if (unplaced.length > 0)
+          setFailure(
+            new ApiError(
+              400,
+              unplaced.map((d) => ({ diagnostics: d })),
+            ),
+          );
       } else {
         setFailure(err);
       }
@@ -145,7 +151,15 @@ export function RegisterForm({ prefill, onCancel }: { readonly prefill: Partial<
       <fieldset>
         <legend>Patient</legend>
         <div className="grid grid-3">
-          <TextField label="Given name(s)" name="given" inputRef={first} value={v.given} onChange={set('given')} error={errors.given} autoComplete="off" />
+          <TextField
+            label="Given name(s)"
+            name="given"
+            inputRef={first}
+            value={v.given}
+            onChange={set('given')}
+            error={errors.given}
+            autoComplete="off"
+          />
           <TextField
             label="Family name"
             name="family"
@@ -190,18 +204,54 @@ export function RegisterForm({ prefill, onCancel }: { readonly prefill: Partial<
             disabled={v.dob.trim() !== ''}
             autoComplete="off"
           />
-          <TextField label="Mobile number" name="phone" inputMode="tel" value={v.phone} onChange={set('phone')} error={errors.phone} autoComplete="off" />
+          <TextField
+            label="Mobile number"
+            name="phone"
+            inputMode="tel"
+            value={v.phone}
+            onChange={set('phone')}
+            error={errors.phone}
+            autoComplete="off"
+          />
         </div>
       </fieldset>
       <fieldset>
         <legend>Address</legend>
         <div className="grid grid-3">
-          <TextField label="House, street" name="addressLine" value={v.addressLine} onChange={set('addressLine')} error={errors.addressLine} autoComplete="off" />
-          <TextField label="Locality, area" name="locality" value={v.locality} onChange={set('locality')} error={errors.locality} autoComplete="off" />
-          <TextField label="Town, city or village" name="city" value={v.city} onChange={set('city')} error={errors.city} autoComplete="off" />
+          <TextField
+            label="House, street"
+            name="addressLine"
+            value={v.addressLine}
+            onChange={set('addressLine')}
+            error={errors.addressLine}
+            autoComplete="off"
+          />
+          <TextField
+            label="Locality, area"
+            name="locality"
+            value={v.locality}
+            onChange={set('locality')}
+            error={errors.locality}
+            autoComplete="off"
+          />
+          <TextField
+            label="Town, city or village"
+            name="city"
+            value={v.city}
+            onChange={set('city')}
+            error={errors.city}
+            autoComplete="off"
+          />
         </div>
         <div className="grid grid-3">
-          <TextField label="District" name="district" value={v.district} onChange={set('district')} error={errors.district} autoComplete="off" />
+          <TextField
+            label="District"
+            name="district"
+            value={v.district}
+            onChange={set('district')}
+            error={errors.district}
+            autoComplete="off"
+          />
           <SelectField
             label="State or UT"
             name="state"
@@ -210,7 +260,16 @@ export function RegisterForm({ prefill, onCancel }: { readonly prefill: Partial<
             onChange={set('state')}
             error={errors.state}
           />
-          <TextField label="PIN code" name="pin" inputMode="numeric" maxLength={7} value={v.pin} onChange={set('pin')} error={errors.pin} autoComplete="off" />
+          <TextField
+            label="PIN code"
+            name="pin"
+            inputMode="numeric"
+            maxLength={7}
+            value={v.pin}
+            onChange={set('pin')}
+            error={errors.pin}
+            autoComplete="off"
+          />
         </div>
       </fieldset>
       <fieldset>
@@ -241,7 +300,14 @@ export function RegisterForm({ prefill, onCancel }: { readonly prefill: Partial<
       <fieldset className={minor ? 'required-now' : ''}>
         <legend>Parent or guardian {minor ? '(required: the patient is under 18)' : '(required under 18)'}</legend>
         <div className="grid grid-3">
-          <TextField label="Name" name="guardianName" value={v.guardianName} onChange={set('guardianName')} error={errors.guardianName} autoComplete="off" />
+          <TextField
+            label="Name"
+            name="guardianName"
+            value={v.guardianName}
+            onChange={set('guardianName')}
+            error={errors.guardianName}
+            autoComplete="off"
+          />
           <SelectField
             label="Relationship"
             name="guardianRelation"

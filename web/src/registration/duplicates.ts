@@ -16,13 +16,24 @@ export interface Candidate {
 export function duplicateSearches(p: Patient): { reason: DuplicateReason; query: string }[] {
   const out: { reason: DuplicateReason; query: string }[] = [];
   const phone = p.telecom?.find((t) => t.system === 'phone')?.value;
-  if (phone) out.push({ reason: 'same phone', query: new URLSearchParams([['phone', phone], ['_count', '10']]).toString() });
+  if (phone)
+    out.push({
+      reason: 'same phone',
+      query: new URLSearchParams([
+        ['phone', phone],
+        ['_count', '10'],
+      ]).toString(),
+    });
   const name = p.name?.find((n) => n.use === 'official')?.text;
   const year = p.birthDate?.slice(0, 4);
   if (name && year) {
     out.push({
       reason: 'same name and year of birth',
-      query: new URLSearchParams([['phonetic', name], ['birthdate', year], ['_count', '10']]).toString(),
+      query: new URLSearchParams([
+        ['phonetic', name],
+        ['birthdate', year],
+        ['_count', '10'],
+      ]).toString(),
     });
   }
   return out;

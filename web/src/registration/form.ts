@@ -3,7 +3,13 @@
  * src/hospital), and the FHIR Patient it becomes. Pure: no requests, no React.
  */
 import type { Identifier, Patient, PatientContact } from '@medplum/fhirtypes';
-import { ABHA_ADDRESS_SYSTEM, ABHA_NUMBER_SYSTEM, abhaAddressProblem, abhaNumberProblem, normaliseAbhaNumber } from '../../../src/hospital/ids/abha.js';
+import {
+  ABHA_ADDRESS_SYSTEM,
+  ABHA_NUMBER_SYSTEM,
+  abhaAddressProblem,
+  abhaNumberProblem,
+  normaliseAbhaNumber,
+} from '../../../src/hospital/ids/abha.js';
 import {
   ADULT_AGE,
   ageProblem,
@@ -102,7 +108,8 @@ export function validate(f: RegistrationForm, today: string): FormErrors {
     if (family) e.family = family;
   }
   if (f.nativeName.trim() && !indianScriptOf(f.nativeName)) {
-    e.nativeName = 'this field is for the name in an Indian script (Devanagari, Bengali, Gurmukhi, Gujarati, Odia, Tamil, Telugu, Kannada, Malayalam)';
+    e.nativeName =
+      'this field is for the name in an Indian script (Devanagari, Bengali, Gurmukhi, Gujarati, Odia, Tamil, Telugu, Kannada, Malayalam)';
   }
   if (!f.sex) e.sex = 'Choose the sex';
   if (f.dob.trim()) {
@@ -135,7 +142,8 @@ export function validate(f: RegistrationForm, today: string): FormErrors {
   const guardianGiven = f.guardianName.trim() || f.guardianRelation || f.guardianPhone.trim();
   if (needsGuardian(f, today) || guardianGiven) {
     const minor = needsGuardian(f, today);
-    if (!f.guardianName.trim()) e.guardianName = minor ? `A patient under ${ADULT_AGE} needs a parent or guardian: type their name` : 'Type the name';
+    if (!f.guardianName.trim())
+      e.guardianName = minor ? `A patient under ${ADULT_AGE} needs a parent or guardian: type their name` : 'Type the name';
     else if (indianScriptOf(f.guardianName)) e.guardianName = 'Type the name in Latin letters';
     if (!f.guardianRelation) e.guardianRelation = 'Choose how they are related';
     if (f.guardianPhone.trim()) {
@@ -153,7 +161,9 @@ function words(s: string): string[] {
 /** Capitalises each word as names are written ('sharma' -> 'Sharma'); leaves mixed case alone. */
 export function tidyName(s: string): string {
   const t = s.trim().replace(/\s+/g, ' ');
-  return t === t.toLowerCase() || t === t.toUpperCase() ? t.toLowerCase().replace(/(^|[\s'-])(\p{L})/gu, (_, a, b: string) => a + b.toUpperCase()) : t;
+  return t === t.toLowerCase() || t === t.toUpperCase()
+    ? t.toLowerCase().replace(/(^|[\s'-])(\p{L})/gu, (_, a, b: string) => a + b.toUpperCase())
+    : t;
 }
 
 /** The Patient a valid form stands for, without a UHID (the server gives it). */
@@ -173,7 +183,12 @@ export function toPatient(f: RegistrationForm, today: string): Patient {
     });
   }
   if (f.abhaAddress.trim()) {
-    identifier.push({ use: 'secondary', type: { text: 'ABHA address' }, system: ABHA_ADDRESS_SYSTEM, value: f.abhaAddress.trim().toLowerCase() });
+    identifier.push({
+      use: 'secondary',
+      type: { text: 'ABHA address' },
+      system: ABHA_ADDRESS_SYSTEM,
+      value: f.abhaAddress.trim().toLowerCase(),
+    });
   }
   const birthDate = birthDateOf(f, today);
   const p: Patient = {
@@ -183,7 +198,13 @@ export function toPatient(f: RegistrationForm, today: string): Patient {
     name: [
       { use: 'official', text: [...given, family].filter(Boolean).join(' '), given, ...(family ? { family } : {}) },
       ...(native
-        ? [{ use: 'usual' as const, text: f.nativeName.trim().normalize('NFC'), extension: [{ url: LANGUAGE_EXT, valueCode: native.language }] }]
+        ? [
+            {
+              use: 'usual' as const,
+              text: f.nativeName.trim().normalize('NFC'),
+              extension: [{ url: LANGUAGE_EXT, valueCode: native.language }],
+            },
+          ]
         : []),
     ],
     ...(phone && 'phone' in phone ? { telecom: [{ system: 'phone' as const, value: phone.phone, use: 'mobile' as const, rank: 1 }] } : {}),

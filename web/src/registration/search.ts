@@ -52,7 +52,8 @@ export function checkCriteria(c: SearchCriteria, thisYear: number): { errors: Cr
   }
   if (c.birthYear.trim()) {
     const y = Number(c.birthYear.trim());
-    if (!/^\d{4}$/.test(c.birthYear.trim()) || y < 1880 || y > thisYear) errors.birthYear = `a year of birth has 4 digits (1880-${thisYear})`;
+    if (!/^\d{4}$/.test(c.birthYear.trim()) || y < 1880 || y > thisYear)
+      errors.birthYear = `a year of birth has 4 digits (1880-${thisYear})`;
   }
   return { errors, none };
 }
