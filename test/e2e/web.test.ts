@@ -56,6 +56,22 @@ describe.skipIf(!chromiumAvailable())('the web app in Chromium', () => {
       recordedDate: '2024-02-11',
     });
     expect(condition.status, JSON.stringify(condition.body)).toBe(201);
+    // General Medicine is seeing him today: its doctors are in his care (the access policy's care relationship).
+    const dept = await e.operator('PUT', '/fhir/Organization/dept-general-medicine', {
+      resourceType: 'Organization',
+      id: 'dept-general-medicine',
+      name: 'General Medicine',
+    });
+    expect(dept.status, JSON.stringify(dept.body)).toBeLessThan(300);
+    const visit = await e.operator('POST', '/fhir/Encounter', {
+      resourceType: 'Encounter',
+      status: 'in-progress',
+      class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+      subject: { reference: `Patient/${p.id}` },
+      serviceProvider: { reference: 'Organization/dept-general-medicine' },
+      period: { start: new Date().toISOString() },
+    });
+    expect(visit.status, JSON.stringify(visit.body)).toBe(201);
     passwords['frontdesk.pooja'] = await e.createAccount('frontdesk.pooja', 'Pooja Sharma', ['front-desk'], ['dept-general-medicine']);
     passwords['dr.meera'] = await e.createAccount('dr.meera', 'Dr Meera Iyer', ['doctor'], ['dept-general-medicine']);
     passwords['admin.suresh'] = await e.createAccount('admin.suresh', 'Suresh Nair', ['hospital-admin']);
@@ -287,16 +303,23 @@ describe.skipIf(!chromiumAvailable())('the web app in Chromium', () => {
     await desk.context().close();
   });
 
-  it('offers a doctor patient look-up and the patient’s conditions, not registration', async () => {
+  it('offers a doctor patient look-up and the conditions of patients in their care, not registration', async () => {
     const page = await (await e.newContext()).newPage();
     await firstSignIn(page, 'dr.meera', 'cardamom hills after rain');
     const nav = page.getByRole('navigation', { name: 'Main' });
     expect(await nav.getByRole('link').allTextContents()).toEqual(['Patients']);
-    await page.getByLabel('UHID').fill(kavya.uhid);
+    await page.getByLabel('Name').fill('Srinivasan');
     await page.keyboard.press('Enter');
-    await page.getByRole('link', { name: 'Kavya Sharma' }).click();
-    await page.getByRole('link', { name: 'Conditions' }).waitFor();
-    await e.screenshot(page, '13-doctor-patient');
+    await page.getByRole('link', { name: 'Shrinivasan Raghavan' }).click();
+    await page.getByRole('link', { name: 'Conditions' }).click();
+    const row = page.getByRole('table', { name: 'Conditions' }).getByRole('row').filter({ hasText: 'Type 2 diabetes mellitus' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('E11.9');
+    expect(await row.textContent()).toContain('11-02-2024');
+    await e.screenshot(page, '13-doctor-conditions');
+    // Outside their care the same screen shows nothing (the server withholds it), and says so.
+    await page.goto(`${e.url}/patients/${kavya.url.split('/').pop()}/conditions`);
+    await page.getByText('No conditions are recorded that you may see.').waitFor();
     await page.goto(`${e.url}/register`);
     await page.getByRole('heading', { name: 'Not for your role' }).waitFor();
     await page.context().close();

@@ -44,7 +44,8 @@ async function failure(err: unknown): Promise<'ended' | 'wrong' | 'other'> {
   }
 }
 
-const WRONG_CODE = 'That code is not right, or was used already. Type the code the app shows now (and check that the phone’s clock is right).';
+const WRONG_CODE =
+  'That code is not right, or was used already. Type the code the app shows now (and check that the phone’s clock is right).';
 const ENDED = 'The sign-in took too long or had too many wrong codes, and was ended. Sign in again.';
 
 export function SignIn({
@@ -379,7 +380,10 @@ function SecondFactor({ onDone, onExpired }: { readonly onDone: (s: SessionInfo)
     } catch (err) {
       const why = await failure(err);
       if (why === 'ended') onExpired(ENDED);
-      else setError(why === 'wrong' ? (useRecovery ? 'That recovery code is not right, or was used already.' : WRONG_CODE) : describeError(err));
+      else
+        setError(
+          why === 'wrong' ? (useRecovery ? 'That recovery code is not right, or was used already.' : WRONG_CODE) : describeError(err),
+        );
       setValue('');
     } finally {
       setBusy(false);

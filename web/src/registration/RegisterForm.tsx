@@ -217,7 +217,7 @@ export function RegisterForm({ prefill, onCancel }: { readonly prefill: Partial<
       </fieldset>
       <fieldset>
         <legend>Address</legend>
-        <div className="grid grid-3">
+        <div className="grid grid-6">
           <TextField
             label="House, street"
             name="addressLine"
@@ -242,8 +242,6 @@ export function RegisterForm({ prefill, onCancel }: { readonly prefill: Partial<
             error={errors.city}
             autoComplete="off"
           />
-        </div>
-        <div className="grid grid-3">
           <TextField
             label="District"
             name="district"
@@ -272,61 +270,63 @@ export function RegisterForm({ prefill, onCancel }: { readonly prefill: Partial<
           />
         </div>
       </fieldset>
-      <fieldset>
-        <legend>ABHA (optional)</legend>
-        <div className="grid grid-3">
-          <TextField
-            label="ABHA number"
-            name="abhaNumber"
-            placeholder="XX-XXXX-XXXX-XXXX"
-            inputMode="numeric"
-            value={v.abhaNumber}
-            onChange={set('abhaNumber')}
-            error={errors.abhaNumber}
-            autoComplete="off"
-          />
-          <TextField
-            label="ABHA address"
-            name="abhaAddress"
-            placeholder="name.1234@abdm"
-            value={v.abhaAddress}
-            onChange={set('abhaAddress')}
-            error={errors.abhaAddress}
-            autoComplete="off"
-            spellCheck={false}
-          />
-        </div>
-      </fieldset>
-      <fieldset className={minor ? 'required-now' : ''}>
-        <legend>Parent or guardian {minor ? '(required: the patient is under 18)' : '(required under 18)'}</legend>
-        <div className="grid grid-3">
-          <TextField
-            label="Name"
-            name="guardianName"
-            value={v.guardianName}
-            onChange={set('guardianName')}
-            error={errors.guardianName}
-            autoComplete="off"
-          />
-          <SelectField
-            label="Relationship"
-            name="guardianRelation"
-            options={[['', 'Choose…'] as const, ...GUARDIAN_RELATIONS]}
-            value={v.guardianRelation}
-            onChange={set('guardianRelation')}
-            error={errors.guardianRelation}
-          />
-          <TextField
-            label="Their mobile number"
-            name="guardianPhone"
-            inputMode="tel"
-            value={v.guardianPhone}
-            onChange={set('guardianPhone')}
-            error={errors.guardianPhone}
-            autoComplete="off"
-          />
-        </div>
-      </fieldset>
+      <div className="pair">
+        <fieldset>
+          <legend>ABHA (optional)</legend>
+          <div className="grid grid-2">
+            <TextField
+              label="ABHA number"
+              name="abhaNumber"
+              placeholder="XX-XXXX-XXXX-XXXX"
+              inputMode="numeric"
+              value={v.abhaNumber}
+              onChange={set('abhaNumber')}
+              error={errors.abhaNumber}
+              autoComplete="off"
+            />
+            <TextField
+              label="ABHA address"
+              name="abhaAddress"
+              placeholder="name.1234@abdm"
+              value={v.abhaAddress}
+              onChange={set('abhaAddress')}
+              error={errors.abhaAddress}
+              autoComplete="off"
+              spellCheck={false}
+            />
+          </div>
+        </fieldset>
+        <fieldset className={minor ? 'required-now' : ''}>
+          <legend>Parent or guardian {minor ? '(required: the patient is under 18)' : '(required under 18)'}</legend>
+          <div className="grid grid-3">
+            <TextField
+              label="Name"
+              name="guardianName"
+              value={v.guardianName}
+              onChange={set('guardianName')}
+              error={errors.guardianName}
+              autoComplete="off"
+            />
+            <SelectField
+              label="Relationship"
+              name="guardianRelation"
+              options={[['', 'Choose…'] as const, ...GUARDIAN_RELATIONS]}
+              value={v.guardianRelation}
+              onChange={set('guardianRelation')}
+              error={errors.guardianRelation}
+            />
+            <TextField
+              label="Their mobile number"
+              name="guardianPhone"
+              inputMode="tel"
+              value={v.guardianPhone}
+              onChange={set('guardianPhone')}
+              error={errors.guardianPhone}
+              autoComplete="off"
+            />
+          </div>
+        </fieldset>
+      </div>
       <div className="form-actions">
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Checking…' : 'Register patient'}

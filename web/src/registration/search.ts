@@ -44,7 +44,7 @@ export function checkCriteria(c: SearchCriteria, thisYear: number): { errors: Cr
   if (c.uhid.trim() && !parseUhid(c.uhid.trim().toUpperCase())) {
     errors.uhid = /^[A-Za-z]{2,6}-\d{4}-\d{6,}-\d$/.test(c.uhid.trim())
       ? 'this UHID’s check digit does not match: a digit is mistyped'
-      : 'a UHID looks like SDH-2026-000123-7';
+      : 'a UHID looks like SDH-2026-000123-3';
   }
   if (c.abha.trim() && !c.abha.includes('@')) {
     const problem = abhaNumberProblem(c.abha);
