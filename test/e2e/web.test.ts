@@ -139,6 +139,8 @@ describe.skipIf(!chromiumAvailable())('the web app in Chromium', () => {
     await desk.getByRole('heading', { name: 'Registration desk' }).waitFor();
     const nav = desk.getByRole('navigation', { name: 'Main' });
     expect(await nav.getByRole('link').allTextContents()).toEqual(['Registration']);
+    // The server tells the app how long idleness lasts (identity.sessionIdleMinutes, 30 by default).
+    expect(await desk.evaluate("fetch('/auth/session').then((r) => r.json()).then((s) => s.idleTimeoutSeconds)")).toBe(1800);
   });
 
   it('finds a returning patient by another spelling of the name (Srinivasan for Shrinivasan)', async () => {
@@ -153,6 +155,13 @@ describe.skipIf(!chromiumAvailable())('the web app in Chromium', () => {
   });
 
   it('registers a walk-in from the keyboard: errors beside the fields, a guardian for a minor, a valid ABHA number, a UHID from the server', async () => {
+    await desk.getByLabel('Name').fill('');
+    // Alt+N opens a new registration, Esc goes back to the search.
+    await desk.keyboard.press('Alt+N');
+    await desk.getByRole('heading', { name: 'New registration' }).waitFor();
+    await desk.keyboard.press('Escape');
+    await desk.getByRole('heading', { name: 'Registration desk' }).waitFor();
+    // The desk keeps the last search (Srinivasan): a new registration would start from it.
     await desk.getByLabel('Name').fill('');
     await desk.keyboard.press('Alt+N');
     await desk.getByRole('heading', { name: 'New registration' }).waitFor();

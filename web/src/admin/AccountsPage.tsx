@@ -2,7 +2,7 @@
 import type { Account } from '../auth/api.js';
 import { roleLabel } from '../app/roles.js';
 import { formatIstDateTime } from '../../../src/hospital/registration/rules.js';
-import { useFhir } from '../patients/usePatient.js';
+import { useFhir } from '../patients/useFhir.js';
 import { Problem } from '../ui/Problem.js';
 
 export function AccountsPage() {

@@ -7,7 +7,7 @@ import { Link } from '../app/router.js';
 import { formatDdMmYyyy } from '../../../src/hospital/registration/rules.js';
 import { Problem } from '../ui/Problem.js';
 import { latinName, uhidOf } from './format.js';
-import { useFhir } from './usePatient.js';
+import { useFhir } from './useFhir.js';
 
 function conceptText(c: Condition['code']): string {
   return c?.text ?? c?.coding?.find((x) => x.display)?.display ?? c?.coding?.[0]?.code ?? '(not coded)';

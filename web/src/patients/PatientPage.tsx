@@ -17,7 +17,7 @@ import {
   sexOf,
   uhidOf,
 } from './format.js';
-import { useFhir } from './usePatient.js';
+import { useFhir } from './useFhir.js';
 
 export function PatientPage({ id, roles }: { readonly id: string; readonly roles: readonly string[] }) {
   const loaded = useFhir<Patient>(`/fhir/Patient/${encodeURIComponent(id)}`);
