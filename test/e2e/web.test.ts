@@ -96,7 +96,7 @@ describe.skipIf(!chromiumAvailable())('the web app in Chromium', () => {
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill('not the password at all');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/sign-in failed/);
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/^Sign-in failed: the username or password is wrong/);
     if (shots) await e.screenshot(page, '01-sign-in-error');
     await page.getByLabel('Password').fill(passwords[username] as string);
     await page.keyboard.press('Enter');

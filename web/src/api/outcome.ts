@@ -53,12 +53,10 @@ export function apiError(status: number, body: unknown, retryAfter?: number): Ap
   return new ApiError(status, [{ severity: 'error', code: 'exception', diagnostics: text }], retryAfter);
 }
 
-/** A message for people, for any error thrown by a request. */
+/** A message for people, for any error thrown by a request (the server's words, as a sentence). */
 export function describeError(err: unknown): string {
-  if (err instanceof ApiError) {
-    if (err.status === 0) return err.message;
-    if (err.status === 429) return `${err.message}${err.retryAfter ? ` (try again in ${err.retryAfter} s)` : ''}`;
-    return err.message;
-  }
-  return err instanceof Error ? err.message : String(err);
+  const text = err instanceof Error ? err.message : String(err);
+  const sentence = text.charAt(0).toUpperCase() + text.slice(1);
+  if (err instanceof ApiError && err.status === 429 && err.retryAfter) return `${sentence} (try again in ${err.retryAfter} s)`;
+  return sentence;
 }
