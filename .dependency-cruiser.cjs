@@ -1,6 +1,8 @@
 /**
  * The layering of shared/DESIGN.md as build-breaking rules: dependencies point inward.
  *   cli, http  ->  runtime (composition root)  ->  hospital, fhir, security  ->  store
+ *   web (the browser app)  ->  the public HTTP API only, plus the pure modules it shares with the
+ *                              server (hospital/ids, hospital/registration/rules.ts)
  * A wrong-way import fails `npm run lint:deps` and therefore CI.
  */
 module.exports = {
@@ -65,6 +67,35 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/' },
       to: { path: '^(test|bench)/' },
+    },
+    {
+      name: 'web-talks-only-to-the-api',
+      comment:
+        'the web app reaches the server only through its public HTTP API; from src/ it may import only the pure modules shared with the server',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: '^src/', pathNot: '^src/hospital/(ids/[^/]+\\.ts|registration/rules\\.ts)$' },
+    },
+    {
+      name: 'web-runs-in-the-browser',
+      comment: 'the app is bundled for browsers: no Node built-ins (its Vite config, web/vite.config.ts, runs in Node)',
+      severity: 'error',
+      from: { path: '^web/src/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'shared-with-web-stays-pure',
+      comment: 'what the browser shares with the server imports nothing (no Node built-ins, no packages) but its own kind',
+      severity: 'error',
+      from: { path: '^src/hospital/(ids/|registration/rules\\.ts$)' },
+      to: { pathNot: '^src/hospital/(ids/[^/]+\\.ts|registration/rules\\.ts)$' },
+    },
+    {
+      name: 'nothing-imports-the-web-app',
+      comment: 'the web app is a client of the server, never a part of it',
+      severity: 'error',
+      from: { path: '^(src|bench)/' },
+      to: { path: '^web/' },
     },
     {
       name: 'no-dev-deps-in-src',

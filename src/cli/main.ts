@@ -118,7 +118,10 @@ export function buildCli(): Command {
         `Sushruta ${SOFTWARE_VERSION} listening on ${server.url} (FHIR base ${server.url}/fhir), storage: ${where}, hospital: ${config.tenant}\n` +
           (server.operatorUrl !== server.url
             ? `HTTPS with ${config.tls.certFile}; the operator API (and the CLI) at ${server.operatorUrl}, this machine only.\n`
-            : 'Bound to loopback only (no TLS configured): reach it from this machine or through a TLS proxy on it.\n'),
+            : 'Bound to loopback only (no TLS configured): reach it from this machine or through a TLS proxy on it.\n') +
+          (server.webRoot
+            ? `The web app (sign-in, registration desk): open ${server.url}/ in a browser.\n`
+            : 'The web app is not built (npm run build builds it): only the API is served.\n'),
       );
       // The demo hospital's staff (one account per role) exist before anyone is told how to set up.
       if (config.demo) {

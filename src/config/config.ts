@@ -27,6 +27,11 @@ export const configSchema = z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, up to 63 characters')
       .default('default'),
+    /** The hospital's UHID prefix: UHIDs given at registration read `<prefix>-<year>-<sequence>-<check digit>`. */
+    uhidPrefix: z
+      .string()
+      .regex(/^[A-Z]{2,6}$/, '2-6 capital letters')
+      .default('SDH'),
     /** Public base URL of the FHIR endpoint, for fullUrl and paging links. Derived from the request when unset. */
     baseUrl: z.string().url().optional(),
     /** Proxies whose X-Forwarded-For / Forwarded entries are believed (proxy-addr syntax). */
@@ -141,6 +146,7 @@ const ENV_KEYS: Record<string, string> = {
   SUSHRUTA_KEY_FILE: 'keyFile',
   SUSHRUTA_DB_POOL_SIZE: 'databasePoolSize',
   SUSHRUTA_TENANT: 'tenant',
+  SUSHRUTA_UHID_PREFIX: 'uhidPrefix',
   SUSHRUTA_BASE_URL: 'baseUrl',
   SUSHRUTA_TRUSTED_PROXIES: 'trustedProxies',
   SUSHRUTA_BODY_LIMIT_BYTES: 'limits.bodyBytes',

@@ -31,6 +31,9 @@ import {
 import { registerAuthRoutes } from './auth.js';
 import { registerOAuthRoutes } from './oauth.js';
 import { registerAuthorizeRoutes } from './oauth-authorize.js';
+import { PatientRegistration } from '../hospital/registration/register.js';
+import { registerRegistrationRoutes } from './registration.js';
+import { registerWebApp } from './web.js';
 import { authenticate } from './authenticate.js';
 import { provenance, requestId } from './edge.js';
 import { internalError, toFhirError } from './errors.js';
@@ -76,6 +79,8 @@ export interface AppOptions {
    * loopback-only listener of its own.
    */
   readonly operatorPath?: boolean;
+  /** Serve the web app built into this directory (dist/web) at `/`; without it `/` is a plain page. */
+  readonly webRoot?: string;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -132,6 +137,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     req.sushruta.actor = await authenticate(req, opts.identity, opts.clients, opts.operatorPath ?? true, opts.grants);
   });
 
+  const web = opts.webRoot ? await registerWebApp(app, opts.webRoot) : undefined;
   app.setErrorHandler((err, req, reply) => {
     const fe = toFhirError(err, config.limits);
     if (fe) return sendOutcome(reply, fe);
@@ -139,6 +145,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return sendOutcome(reply, internalError(req.id));
   });
   app.setNotFoundHandler((req, reply) => {
+    const page = web?.clientRoute(req, reply);
+    if (page) return page;
     sendOutcome(reply, new FhirError(404, [issue('not-found', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`)]));
   });
 
@@ -146,11 +154,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await opts.health?.();
     reply.send({ status: 'ok' });
   });
-  app.get('/', async (_req, reply) => {
-    reply
-      .type('text/html; charset=utf-8')
-      .send('<!doctype html><title>Sushruta</title><h1>Sushruta</h1><p>FHIR R4 server at <a href="/fhir/metadata">/fhir</a>.</p>');
-  });
+  if (!web) {
+    app.get('/', async (_req, reply) => {
+      reply
+        .type('text/html; charset=utf-8')
+        .send('<!doctype html><title>Sushruta</title><h1>Sushruta</h1><p>FHIR R4 server at <a href="/fhir/metadata">/fhir</a>.</p>');
+    });
+  }
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const ctx = context(req, config, opts.tenantId);
@@ -192,6 +202,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
     registerClientAdminRoutes(app, { clients: opts.clients, context: (req) => context(req, config, opts.tenantId) });
   }
+  registerRegistrationRoutes(app, {
+    registration: new PatientRegistration({ service, uhidPrefix: config.uhidPrefix }),
+    context: (req) => context(req, config, opts.tenantId),
+  });
   if (opts.auditAdmin) registerAuditAdminRoutes(app, { ...opts.auditAdmin, context: (req) => context(req, config, opts.tenantId) });
   for (const url of ['/fhir', '/fhir/*']) {
     app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url, handler });

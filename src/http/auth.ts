@@ -11,7 +11,8 @@
  *   POST /auth/webauthn/options   -> request options for a passkey (stage 'mfa')
  *   POST /auth/webauthn/register/options, /auth/webauthn/register {response, name}: add a passkey
  *                                 or security key as a second factor (signed in)
- *   GET  /auth/session            who is signed in, the stage, the CSRF token
+ *   GET  /auth/session            who is signed in, the stage, the CSRF token, when the session
+ *                                 ends (expiresAt) and how long idleness ends it (idleTimeoutSeconds)
  *   POST /auth/logout             ends this session
  *   POST /auth/logout-everywhere  ends every session of the account
  *
@@ -90,12 +91,17 @@ export function accountView(a: StaffAccount) {
   };
 }
 
-function sessionView(v: SessionView) {
+function baseSessionView(v: SessionView) {
   return { session: v.id, stage: v.stage, expiresAt: v.expiresAt.toISOString(), csrfToken: v.csrfToken, account: accountView(v.account) };
 }
 
 export function registerAuthRoutes(app: FastifyInstance, o: AuthRouteOptions): void {
   const { identity } = o;
+  /**
+   * The session as the web app sees it. `expiresAt` is the absolute end; `idleTimeoutSeconds` how
+   * long without a request ends it sooner (measured from the last request, to within a minute).
+   */
+  const sessionView = (v: SessionView) => ({ ...baseSessionView(v), idleTimeoutSeconds: Math.round(identity.idleMs / 1000) });
   const json = (reply: FastifyReply, status: number, value: unknown) =>
     reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(value));
   /** A POST of a signed-in (or signing-in) browser: same site, JSON, CSRF token of its session. */

@@ -20,7 +20,9 @@
  *    second, plain-HTTP listener bound to 127.0.0.1 only.
  * 3. Otherwise nobody: only `GET /fhir/metadata` is open; everything else gets 401.
  *
- * The /auth and /oauth2 routes, SMART discovery, / and /healthz handle their own (lack of) session.
+ * The /auth and /oauth2 routes, SMART discovery, / and /healthz handle their own (lack of) session,
+ * and so does everything outside the API paths (the web app's files and pages, web.ts): they hold
+ * no data.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../fhir/context.js';
@@ -29,6 +31,7 @@ import type { ClientService } from '../security/identity/clients.js';
 import type { GrantService } from '../security/identity/grants.js';
 import type { IdentityService } from '../security/identity/service.js';
 import { safeEqual } from '../security/identity/tokens.js';
+import { isApiPath } from './web.js';
 
 export const SESSION_COOKIE = 'sushruta-session';
 export const DEVICE_COOKIE = 'sushruta-device';
@@ -76,10 +79,21 @@ export function clearSessionCookie(req: FastifyRequest, reply: FastifyReply): vo
   reply.clearCookie(cookieName(SESSION_COOKIE, isSecure(req)), { httpOnly: true, secure: isSecure(req), sameSite: 'strict', path: '/' });
 }
 
-/** The request came straight from this machine, not through a proxy. */
+/** Host names a program on this machine uses to reach the server (with or without a port). */
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+
+/**
+ * The request came straight from a program on this machine, not through a proxy and not from a
+ * web browser. A browser on the server machine must not become the operator: a page it loads from
+ * anywhere could reach 127.0.0.1 (DNS rebinding sends the attacker's host name; a page's own
+ * requests carry Origin or Sec-Fetch-* headers), so those requests need a session like any other.
+ */
 export function isLocalOperator(req: FastifyRequest): boolean {
   const h = req.headers;
   if (h.forwarded !== undefined || h['x-forwarded-for'] !== undefined || h['x-real-ip'] !== undefined) return false;
+  // Sec-Fetch-Site: every current browser sends it; Node's fetch sends Sec-Fetch-Mode but not this.
+  if (h.origin !== undefined || h['sec-fetch-site'] !== undefined) return false;
+  if (typeof h.host !== 'string' || !LOOPBACK_HOST.test(h.host)) return false;
   return LOOPBACK.test(req.socket.remoteAddress ?? '');
 }
 
@@ -94,7 +108,7 @@ export function requireCsrf(req: FastifyRequest, expected: string): void {
 }
 
 const SELF_HANDLED = (path: string) =>
-  path === '/' ||
+  !isApiPath(path) ||
   path === '/healthz' ||
   path.startsWith('/auth/') ||
   path === '/oauth2/token' ||

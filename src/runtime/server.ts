@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import { buildApp } from '../http/app.js';
+import { defaultWebRoot, webAppBuilt } from '../http/web.js';
 import { type DataDirLock, acquireLock } from './lock.js';
 import type { ProofRequest } from '../security/audit/prove.js';
 import { type AuditAdmin, type OpenOptions, type Sushruta, openSushruta } from './open.js';
@@ -23,10 +24,17 @@ export interface RunningServer {
   readonly operatorUrl: string;
   /** A one-time token that creates the first hospital administrator, when the hospital has no accounts yet. */
   readonly setupToken: string | null;
+  /** The directory the web app is served from at `/`, or null when it is not built (`npm run build`). */
+  readonly webRoot: string | null;
   stop(): Promise<void>;
 }
 
-export async function startServer(config: Config, opts: { logger?: boolean; open?: OpenOptions } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  opts: { logger?: boolean; open?: OpenOptions /** The built web app (default dist/web). */; webRoot?: string } = {},
+): Promise<RunningServer> {
+  const webRoot = opts.webRoot ?? defaultWebRoot();
+  const web = webAppBuilt(webRoot) ? webRoot : null;
   const lock: DataDirLock | undefined = config.databaseUrl ? undefined : acquireLock(config.dataDir);
   let sushruta: Sushruta | undefined;
   try {
@@ -47,6 +55,7 @@ export async function startServer(config: Config, opts: { logger?: boolean; open
         grants: s.grants,
         access: s.access,
         logger: opts.logger ?? false,
+        ...(web ? { webRoot: web } : {}),
         ...(s.keys ? { admin: { keys: s.keys, policy: s.policy, audit: s.audit } } : {}),
         ...(s.auditAdmin ? { auditAdmin: auditAdminRoutes(s.auditAdmin, s) } : {}),
         health: async () => {
@@ -66,6 +75,7 @@ export async function startServer(config: Config, opts: { logger?: boolean; open
       url,
       operatorUrl,
       setupToken,
+      webRoot: web,
       stop: () => {
         stopping ??= (async () => {
           await app.close();

@@ -15,8 +15,8 @@ import { describe, expect, it } from 'vitest';
 import { isValidAbhaAddress, isValidAbhaNumber, formatAbhaNumber } from '../../src/hospital/demo/abha.js';
 import { DEMO_HOSPITAL, demoHospitalBundles, MAX_BUNDLE_ENTRIES, syntheticPatient } from '../../src/hospital/demo/index.js';
 import { Rng } from '../../src/hospital/demo/random.js';
-import { formatUhid, isValidUhid, luhnCheckDigit, luhnValid, parseUhid, UHID_SYSTEM } from '../../src/hospital/demo/uhid.js';
-import { verhoeffCheckDigit, verhoeffValid } from '../../src/hospital/demo/verhoeff.js';
+import { formatUhid, isValidUhid, luhnCheckDigit, luhnValid, parseUhid, UHID_SYSTEM } from '../../src/hospital/ids/uhid.js';
+import { verhoeffCheckDigit, verhoeffValid } from '../../src/hospital/ids/verhoeff.js';
 import { validateResource } from '../../src/fhir/validation/index.js';
 
 const TODAY = new Date('2026-11-24T03:30:00Z'); // 09:00 IST

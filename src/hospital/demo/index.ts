@@ -37,8 +37,8 @@ import {
 } from './staff.js';
 import { addDays, istDate, istDateTime } from './time.js';
 
-export { formatUhid, isValidUhid, luhnCheckDigit, parseUhid, UHID_SYSTEM } from './uhid.js';
-export { verhoeffCheckDigit, verhoeffValid } from './verhoeff.js';
+export { formatUhid, isValidUhid, luhnCheckDigit, parseUhid, UHID_SYSTEM } from '../ids/uhid.js';
+export { verhoeffCheckDigit, verhoeffValid } from '../ids/verhoeff.js';
 export { ABHA_ADDRESS_SYSTEM, ABHA_NUMBER_SYSTEM, formatAbhaNumber, isValidAbhaAddress, isValidAbhaNumber } from './abha.js';
 
 export interface DemoOptions {

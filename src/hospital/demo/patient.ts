@@ -8,7 +8,7 @@ import { type Community, COMMUNITIES, communityById, KAUR, type Name, nameIn, SI
 import { DELHI_NCR, placeByKey } from './places.js';
 import { at, type Rng } from './random.js';
 import { addDays, ageOn } from './time.js';
-import { formatUhid, UHID_SYSTEM } from './uhid.js';
+import { formatUhid, UHID_SYSTEM } from '../ids/uhid.js';
 
 const V2_0203 = 'http://terminology.hl7.org/CodeSystem/v2-0203';
 const V2_0131 = 'http://terminology.hl7.org/CodeSystem/v2-0131';

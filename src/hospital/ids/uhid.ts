@@ -1,7 +1,8 @@
 /**
- * Hospital UHIDs (Unique Health IDentifier, one per patient per hospital), e.g. 'SDH-2026-000123-7':
+ * Hospital UHIDs (Unique Health IDentifier, one per patient per hospital), e.g. 'SDH-2026-000123-3':
  * prefix, registration year, a sequence number (at least 6 digits) and a Luhn mod-10 check digit
  * computed over the digits of year and sequence ('2026000123').
+ * Pure and dependency-free: the server and the web app (web/) both use it.
  */
 
 export const UHID_SYSTEM = 'https://sushruta.example.in/fhir/sid/uhid';

@@ -1,8 +1,15 @@
 /**
  * The Verhoeff check digit (dihedral group D5), used as the last digit of the 14-digit ABHA
  * number (and of Aadhaar). Detects every single-digit error and every adjacent transposition.
+ * Pure and dependency-free: the server and the web app (web/) both use it.
  */
-import { at } from './random.js';
+
+/** An entry of a table; the tables are complete, so a miss is a programming error. */
+function item(row: readonly number[] | undefined, i: number): number {
+  const v = row?.[i];
+  if (v === undefined) throw new Error(`Verhoeff table has no entry ${i}`);
+  return v;
+}
 
 const D: readonly (readonly number[])[] = [
   [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
@@ -38,7 +45,7 @@ function run(digits: string, offset: number): number {
   let c = 0;
   for (let i = 0; i < digits.length; i++) {
     const d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    c = at(at(D, c, 'Verhoeff D'), at(at(P, (i + offset) % 8, 'Verhoeff P'), d, 'Verhoeff P'), 'Verhoeff D');
+    c = item(D[c], item(P[(i + offset) % 8], d));
   }
   return c;
 }
@@ -46,7 +53,7 @@ function run(digits: string, offset: number): number {
 /** The check digit to append to `digits`. */
 export function verhoeffCheckDigit(digits: string): number {
   requireDigits(digits);
-  return at(INV, run(digits, 1), 'Verhoeff inverse');
+  return item(INV, run(digits, 1));
 }
 
 /** True when the last digit of `digitsWithCheck` is its correct Verhoeff check digit. */
