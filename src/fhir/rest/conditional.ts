@@ -16,6 +16,16 @@ export async function conditionalMatches(
   const params = parseQuery(raw).filter(([k]) => k !== '_count');
   params.push(['_count', '2']);
   const { search } = parseSearch(type, params, { lenient, defaultCount: 2, maxCount: 2 });
+  // Two creates with the same criteria, at once, must not both find nothing and both create: on
+  // PostgreSQL the first holds a lock on (hospital, type, criteria) until its transaction ends,
+  // and the second searches after it. PGlite's one session already runs transactions one by one.
+  if (deps.db.kind !== 'pglite') {
+    const key = `${deps.store.tenantId}|${type}|${[...params]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${k}=${v}`)
+      .join('&')}`;
+    await q.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext(current_schema()))', [key]);
+  }
   const page = await executeSearch(q, deps.store, search);
   return page.matches;
 }
