@@ -10,10 +10,10 @@ import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
 import type { RequestContext } from '../fhir/context.js';
 import { TenantId } from '../fhir/types.js';
-import { acquireLock, lockHolder } from '../runtime/lock.js';
+import { acquireLock } from '../runtime/lock.js';
 import { openSushruta } from '../runtime/open.js';
 import type { AccessGrant } from '../security/policy/grants.js';
-import { adminCall } from './admin-client.js';
+import { adminCall, throughServerOrDirect } from './admin-client.js';
 
 export class AccessCliError extends Error {
   override name = 'AccessCliError';
@@ -87,13 +87,7 @@ async function local(config: Config): Promise<AccessTarget> {
   }
 }
 
-async function open(config: Config): Promise<AccessTarget> {
-  if (!config.databaseUrl) {
-    const holder = lockHolder(config.dataDir);
-    if (holder?.url) return remote(holder.url);
-  }
-  return local(config);
-}
+const open = (config: Config): Promise<AccessTarget> => throughServerOrDirect(config, remote, local);
 
 function print(list: readonly AccessGrant[], json: boolean): void {
   if (json) {

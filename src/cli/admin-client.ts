@@ -4,6 +4,9 @@
  * the status and the server's diagnostics; the status is passed on for commands whose exit code
  * depends on it (`audit prove`: 409 means the log was tampered with).
  */
+import type { Config } from '../config/config.js';
+import { lockHolder } from '../runtime/lock.js';
+
 export async function adminCall<T>(
   serverUrl: string,
   method: string,
@@ -23,4 +26,21 @@ export async function adminCall<T>(
     throw refused(`the server refused (${res.status}): ${msg}`, res.status);
   }
   return parsed as T;
+}
+
+/**
+ * Where an administration command runs: through the running server's API when a server holds
+ * the PGlite data directory (its lock file names the server's URL), otherwise directly on the
+ * database (PostgreSQL, or a PGlite directory no server holds).
+ */
+export function throughServerOrDirect<T>(
+  config: Config,
+  remote: (serverUrl: string) => T,
+  local: (config: Config) => Promise<T>,
+): Promise<T> {
+  if (!config.databaseUrl) {
+    const holder = lockHolder(config.dataDir);
+    if (holder?.url) return Promise.resolve(remote(holder.url));
+  }
+  return local(config);
 }

@@ -12,10 +12,10 @@ import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
 import type { RequestContext } from '../fhir/context.js';
 import { TenantId } from '../fhir/types.js';
-import { acquireLock, lockHolder } from '../runtime/lock.js';
+import { acquireLock } from '../runtime/lock.js';
 import { openSushruta } from '../runtime/open.js';
 import type { NewClient, OAuthClient } from '../security/identity/clients.js';
-import { adminCall } from './admin-client.js';
+import { adminCall, throughServerOrDirect } from './admin-client.js';
 
 export class ClientsCliError extends Error {
   override name = 'ClientsCliError';
@@ -72,13 +72,7 @@ async function local(config: Config): Promise<ClientsTarget> {
   }
 }
 
-async function open(config: Config): Promise<ClientsTarget> {
-  if (!config.databaseUrl) {
-    const holder = lockHolder(config.dataDir);
-    if (holder?.url) return remote(holder.url);
-  }
-  return local(config);
-}
+const open = (config: Config): Promise<ClientsTarget> => throughServerOrDirect(config, remote, local);
 
 export function registerClientsCommand(
   program: Command,

@@ -13,7 +13,7 @@ import { ALL_MIGRATIONS, dbTarget, openSushruta } from '../runtime/open.js';
 
 import { openDb } from '../store/open-db.js';
 import { migrate } from '../store/migrate.js';
-import { adminCall } from './admin-client.js';
+import { adminCall, throughServerOrDirect } from './admin-client.js';
 import { Progress } from './progress.js';
 
 export class KeysCliError extends Error {
@@ -87,13 +87,7 @@ async function local(config: Config): Promise<KeysTarget> {
   }
 }
 
-async function open(config: Config): Promise<KeysTarget> {
-  if (!config.databaseUrl) {
-    const holder = lockHolder(config.dataDir);
-    if (holder?.url) return remote(holder.url);
-  }
-  return local(config);
-}
+const open = (config: Config): Promise<KeysTarget> => throughServerOrDirect(config, remote, local);
 
 function passphrase(file: string | undefined): string {
   const fromEnv = process.env.SUSHRUTA_KEY_BACKUP_PASSPHRASE;

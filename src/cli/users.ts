@@ -9,10 +9,10 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { Config } from '../config/config.js';
 import { STAFF_ROLES, type RequestContext } from '../fhir/context.js';
 import { TenantId } from '../fhir/types.js';
-import { acquireLock, lockHolder } from '../runtime/lock.js';
+import { acquireLock } from '../runtime/lock.js';
 import { openSushruta } from '../runtime/open.js';
 import type { IdentityService, NewAccount, StaffAccount } from '../security/identity/service.js';
-import { adminCall } from './admin-client.js';
+import { adminCall, throughServerOrDirect } from './admin-client.js';
 
 export class UsersCliError extends Error {
   override name = 'UsersCliError';
@@ -86,13 +86,7 @@ async function local(config: Config): Promise<UsersTarget> {
   }
 }
 
-async function open(config: Config): Promise<UsersTarget> {
-  if (!config.databaseUrl) {
-    const holder = lockHolder(config.dataDir);
-    if (holder?.url) return remote(holder.url);
-  }
-  return local(config);
-}
+const open = (config: Config): Promise<UsersTarget> => throughServerOrDirect(config, remote, local);
 
 const collect = (v: string, prev: string[]) => [
   ...prev,
